@@ -1,0 +1,48 @@
+# adk-pg: every target does its own set-up (venv, install, database) from nothing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install lint typecheck test migrate demo bench fmt clean
+
+help:
+	@echo "make demo     run the demo agent twice: its session survives the restart"
+	@echo "make test     lint, type-check and run the tests against a real PostgreSQL"
+	@echo "make migrate  create the database if needed and apply the migrations"
+	@echo "make bench    adk-pg vs ADK's DatabaseSessionService, side by side"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(PY) -m pytest
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: $(STAMP)
+	@bash scripts/ensure-postgres.sh
+	$(VENV)/bin/adk-pg migrate --create-database
+
+demo: $(STAMP)
+	@bash scripts/demo.sh
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,45 @@
+"""adk-pg: a fast, safe PostgreSQL session store for Google's Agent Development Kit.
+
+The core needs only asyncpg, pydantic and google-genai; the ADK drop-in
+(``adk_pg.adk.PostgresSessionService``) needs the ``adk`` extra.
+"""
+
+from adk_pg.errors import (
+    AdkPgError,
+    AlreadyExistsError,
+    ConflictError,
+    InvalidArgumentError,
+    MigrationError,
+    NotFoundError,
+    SchemaError,
+    SchemaOutdatedError,
+    SessionNotFoundError,
+    StaleSessionError,
+    StorageError,
+)
+from adk_pg.migrate import migrate
+from adk_pg.models import AppendResult, Event, EventActions, Session, SessionPage
+from adk_pg.pool import create_pool
+from adk_pg.store import SessionStore
+
+__all__ = [
+    "AdkPgError",
+    "AlreadyExistsError",
+    "AppendResult",
+    "ConflictError",
+    "Event",
+    "EventActions",
+    "InvalidArgumentError",
+    "MigrationError",
+    "NotFoundError",
+    "SchemaError",
+    "SchemaOutdatedError",
+    "Session",
+    "SessionNotFoundError",
+    "SessionPage",
+    "SessionStore",
+    "StaleSessionError",
+    "StorageError",
+    "create_pool",
+    "migrate",
+]

@@ -1,0 +1,301 @@
+"""The drop-in for ADK: ``PostgresSessionService``, a ``BaseSessionService`` on SessionStore.
+
+Replace ``DatabaseSessionService("postgresql+asyncpg://...")`` with
+``PostgresSessionService("postgresql+asyncpg://...")``; nothing else changes. This is the
+only module that imports ``google.adk`` (install the ``adk`` extra).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from google.adk.errors import StaleSessionError as AdkStaleSessionError
+from google.adk.errors.already_exists_error import AlreadyExistsError as AdkAlreadyExistsError
+from google.adk.errors.session_not_found_error import (
+    SessionNotFoundError as AdkSessionNotFoundError,
+)
+from google.adk.events.event import Event
+from google.adk.sessions.base_session_service import (
+    BaseSessionService,
+    GetSessionConfig,
+    ListSessionsResponse,
+)
+from google.adk.sessions.session import Session
+from pydantic import TypeAdapter
+
+from adk_pg import errors, validate
+from adk_pg.migrate import migrate as run_migrations
+from adk_pg.models import SessionRecord
+from adk_pg.pool import pool_config, redact_dsn, resolve_dsn
+from adk_pg.store import SessionStore
+
+__all__ = [
+    "AlreadyExistsError",
+    "PostgresSessionService",
+    "SessionNotFoundError",
+    "StaleSessionError",
+]
+
+
+# Raised errors are both ADK's and ours, so `except` clauses written for either keep working.
+class AlreadyExistsError(AdkAlreadyExistsError, errors.AlreadyExistsError):
+    """A session with that id already exists (ADK's AlreadyExistsError; HTTP 409)."""
+
+
+class SessionNotFoundError(AdkSessionNotFoundError, errors.SessionNotFoundError):
+    """The session does not exist (ADK's SessionNotFoundError)."""
+
+
+class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
+    """The session was modified in storage since it was loaded (ADK's StaleSessionError)."""
+
+
+_EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+# Keyword arguments ADK's service factories pass that are not pool options.
+_IGNORED_FACTORY_KWARGS = frozenset({"agents_dir"})
+_SCHEME_ALIASES = ("adkpg://", "adk-pg://")
+
+
+def _normalise_dsn(dsn: str) -> str:
+    # `adkpg://...` is the scheme registered with ADK's service registry; it means postgresql.
+    for alias in _SCHEME_ALIASES:
+        if dsn.startswith(alias):
+            return "postgresql://" + dsn[len(alias) :]
+    return dsn
+
+
+class PostgresSessionService(BaseSessionService):
+    """ADK sessions in PostgreSQL: a drop-in for ``DatabaseSessionService``.
+
+    ``dsn`` (or ``uri=`` / ``db_url=``) may be ``postgresql://``, ``postgres://``,
+    ``postgresql+asyncpg://`` or ``adkpg://``; without one, ``ADK_PG_DSN`` or ``POSTGRES_URL``
+    is used. Pool options: SQLAlchemy's ``pool_size``, ``max_overflow``, ``pool_timeout``,
+    ``pool_recycle``, ``pool_pre_ping`` and asyncpg's own. Or pass an existing ``pool=``
+    (it is never closed here). With ``migrate=True`` (the default) the schema is created or
+    upgraded on first use, as ``DatabaseSessionService`` creates its tables.
+
+    Raises:
+        TypeError: an unknown option (at construction, not at the first query).
+        ValueError: a malformed DSN or option value.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        uri: str | None = None,
+        db_url: str | None = None,
+        pool: asyncpg.Pool | None = None,
+        migrate: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        given = [value for value in (dsn, uri, db_url) if value is not None]
+        if len(given) > 1:
+            raise ValueError("give the database as one of dsn, uri= or db_url=, not several")
+        if pool is not None and given:
+            raise ValueError("give either a DSN or an existing pool=, not both")
+        pool_options = {k: v for k, v in options.items() if k not in _IGNORED_FACTORY_KWARGS}
+        self._dsn: str | None = None
+        if pool is None:
+            self._dsn = _normalise_dsn(resolve_dsn(given[0] if given else None))
+            # Validates every option now: a typo fails here, not at the first query.
+            pool_config(self._dsn, **pool_options)
+        elif pool_options:
+            raise TypeError(f"pool options {sorted(pool_options)} cannot apply to a given pool")
+        self._pool_options = pool_options
+        self._given_pool = pool
+        self._migrate = migrate
+        self._store: SessionStore | None = None
+        self._opening = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        where = redact_dsn(self._dsn) if self._dsn else "<pool>"
+        return f"PostgresSessionService({where!r})"
+
+    async def _open(self) -> SessionStore:
+        if self._store is not None:
+            return self._store
+        async with self._opening:
+            if self._store is None:
+                if self._given_pool is not None:
+                    if self._migrate:
+                        await run_migrations(self._given_pool)
+                    self._store = SessionStore(self._given_pool)
+                else:
+                    self._store = await SessionStore.connect(
+                        self._dsn, migrate=self._migrate, **self._pool_options
+                    )
+            return self._store
+
+    @property
+    def store(self) -> SessionStore | None:
+        """The SessionStore underneath, once the service has been used (else None)."""
+        return self._store
+
+    async def create_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        state: dict[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        """Create a session; ``app:`` / ``user:`` keys go to their scopes, ``temp:`` is dropped.
+
+        Raises:
+            AlreadyExistsError: a session with that id exists.
+            InvalidArgumentError: a bad id or state (a ValueError).
+        """
+        store = await self._open()
+        try:
+            record = await store.create_session_record(
+                app_name=app_name, user_id=user_id, state=state, session_id=session_id
+            )
+        except errors.AlreadyExistsError as exc:
+            raise AlreadyExistsError(str(exc)) from exc
+        return _to_session(record, [])
+
+    async def get_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        config: GetSessionConfig | None = None,
+    ) -> Session | None:
+        """Return the session with merged state and the events ``config`` selects, or None.
+
+        Raises:
+            InvalidArgumentError: a bad id (a ValueError).
+        """
+        store = await self._open()
+        record = await store.get_session_record(
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            num_recent_events=config.num_recent_events if config else None,
+            after_timestamp=config.after_timestamp if config else None,
+        )
+        if record is None:
+            return None
+        return _to_session(record, _EVENTS.validate_json(record.events_json))
+
+    async def list_sessions(
+        self, *, app_name: str, user_id: str | None = None
+    ) -> ListSessionsResponse:
+        """Every session of the app (or of one user), with merged state and no events.
+
+        Raises:
+            InvalidArgumentError: a bad id (a ValueError).
+        """
+        store = await self._open()
+        records, _ = await store.list_session_records(app_name=app_name, user_id=user_id)
+        return ListSessionsResponse(sessions=[_to_session(r, []) for r in records])
+
+    async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
+        """Delete a session and its events; app and user state stay. Missing: no-op.
+
+        Raises:
+            InvalidArgumentError: a bad id (a ValueError).
+        """
+        store = await self._open()
+        await store.delete_session(app_name=app_name, user_id=user_id, session_id=session_id)
+
+    async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
+        """The user's state without the ``user:`` prefix, or ``{}``.
+
+        Raises:
+            InvalidArgumentError: a bad id (a ValueError).
+        """
+        store = await self._open()
+        return await store.get_user_state(app_name=app_name, user_id=user_id)
+
+    async def append_event(self, session: Session, event: Event) -> Event:
+        """Store ``event`` and apply it to ``session``, as ADK's services do.
+
+        ``temp:`` keys are applied to the in-memory session and not stored; a partial event
+        is returned unchanged. The event is serialised once; nothing is validated twice.
+
+        Raises:
+            StaleSessionError: the session changed in storage since it was loaded.
+            SessionNotFoundError: the session does not exist.
+            InvalidArgumentError: the event holds text PostgreSQL cannot store.
+        """
+        if event.partial:
+            return event
+        store = await self._open()
+        self._apply_temp_state(session, event)
+        event = self._trim_temp_delta_state(event)
+        validate.event_timestamp(event.timestamp)
+        event_json = validate.dump_json(
+            lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event"
+        )
+        try:
+            result = await store.append_event_json(
+                app_name=session.app_name,
+                user_id=session.user_id,
+                session_id=session.id,
+                event_id=event.id,
+                event_json=event_json,
+                expected_revision=_revision_of(session),
+            )
+        except errors.StaleSessionError as exc:
+            raise StaleSessionError(str(exc)) from exc
+        except errors.SessionNotFoundError as exc:
+            raise SessionNotFoundError(str(exc)) from exc
+        session.last_update_time = result.last_update_time
+        session._storage_update_marker = str(result.revision)
+        return self._commit_event_to_session(session, event)
+
+    async def flush(self) -> None:
+        """Nothing to flush: every call is committed when it returns."""
+
+    async def close(self) -> None:
+        """Close the pool if this service created it."""
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def __aenter__(self) -> PostgresSessionService:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _revision_of(session: Session) -> int | None:
+    """The revision a session object was read at; None for a session built by hand."""
+    marker = session._storage_update_marker
+    if marker is None:
+        return None
+    try:
+        return int(marker)
+    except ValueError:
+        raise errors.InvalidArgumentError(
+            f"session {session.id} carries a storage marker {marker!r} that adk-pg did not "
+            "write; load it with PostgresSessionService.get_session"
+        ) from None
+
+
+def _to_session(record: SessionRecord, events: list[Event]) -> Session:
+    session = Session(
+        id=record.id,
+        app_name=record.app_name,
+        user_id=record.user_id,
+        state=record.state,
+        events=events,
+        last_update_time=record.last_update_time,
+    )
+    # The revision is the marker; it is the same string on created, appended, fetched and
+    # listed sessions, so they compare equal as ADK's own tests expect.
+    session._storage_update_marker = str(record.revision)
+    return session

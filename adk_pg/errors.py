@@ -1,0 +1,139 @@
+"""The exception taxonomy, and the one place where driver errors are translated.
+
+Every error adk-pg raises is an :class:`AdkPgError`. Messages name ids, never payloads, and
+never contain a password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+__all__ = [
+    "AdkPgError",
+    "AlreadyExistsError",
+    "ConflictError",
+    "InvalidArgumentError",
+    "MigrationError",
+    "NotFoundError",
+    "SchemaError",
+    "SchemaOutdatedError",
+    "SessionNotFoundError",
+    "StaleSessionError",
+    "StorageError",
+    "translate_errors",
+]
+
+
+class AdkPgError(Exception):
+    """Base class of every error raised by adk-pg."""
+
+
+class InvalidArgumentError(AdkPgError, ValueError):
+    """An argument was rejected before any SQL ran; nothing was written."""
+
+
+class NotFoundError(AdkPgError, LookupError):
+    """The object named by the ids does not exist."""
+
+
+class SessionNotFoundError(NotFoundError):
+    """The session named by (app_name, user_id, session_id) does not exist."""
+
+
+class ConflictError(AdkPgError):
+    """The write conflicts with what is stored; nothing was written."""
+
+
+class AlreadyExistsError(ConflictError):
+    """A session with that id already exists."""
+
+
+class StaleSessionError(ConflictError, ValueError):
+    """The session was modified in storage since it was loaded; reload it and try again."""
+
+
+class SchemaError(AdkPgError):
+    """The database schema is not the one this version of adk-pg expects."""
+
+
+class SchemaOutdatedError(SchemaError):
+    """The database has migrations that are not applied yet (run `make migrate`)."""
+
+
+class MigrationError(SchemaError):
+    """A migration file or the migration ledger is not in a state we can apply."""
+
+
+# SQLSTATE classes after which the same call may succeed if simply tried again: the connection
+# broke (08), the server is going away or restarting (57P0x), a serialization failure or deadlock
+# (40), or the server is out of resources for now (53).
+_RETRYABLE_PREFIXES = ("08", "40", "53", "57P01", "57P02", "57P03")
+
+
+class StorageError(AdkPgError):
+    """The database failed the call. ``retryable`` says whether trying again may succeed.
+
+    Attributes:
+        sqlstate: the PostgreSQL error code, or None for a connection-level failure.
+        retryable: True when nothing was written and the same call may succeed later.
+    """
+
+    def __init__(self, message: str, *, sqlstate: str | None, retryable: bool) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.retryable = retryable
+
+
+def storage_error(exc: BaseException, action: str) -> StorageError:
+    """Build the StorageError for a driver exception raised while doing ``action``."""
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = exc.sqlstate
+        retryable = sqlstate is not None and sqlstate.startswith(_RETRYABLE_PREFIXES)
+        if sqlstate == "57014":
+            return StorageError(
+                f"{action}: the statement was cancelled (statement_timeout or a cancel request)",
+                sqlstate=sqlstate,
+                retryable=True,
+            )
+        # The server's own message names no payload values for the classes we reach here,
+        # but it can quote input; keep only its class name and code.
+        return StorageError(
+            f"{action}: database error {type(exc).__name__} (SQLSTATE {sqlstate})",
+            sqlstate=sqlstate,
+            retryable=retryable,
+        )
+    # Connection lost, pool closed under us, timeouts: nothing was committed by us.
+    return StorageError(
+        f"{action}: connection failed ({type(exc).__name__})", sqlstate=None, retryable=True
+    )
+
+
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Turn driver errors raised inside the block into :class:`StorageError`.
+
+    Errors that callers must tell apart (a duplicate session, a missing session) are raised
+    by the store itself from constraint names before they reach here.
+    """
+    try:
+        yield
+    except AdkPgError:
+        raise
+    except asyncpg.UndefinedTableError as exc:
+        raise SchemaOutdatedError(
+            f"{action}: the adk schema is missing; run `make migrate` (or `adk-pg migrate`)"
+        ) from exc
+    except _DRIVER_ERRORS as exc:
+        raise storage_error(exc, action) from exc

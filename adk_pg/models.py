@@ -1,0 +1,194 @@
+"""The pydantic models the store returns, and the mapping from stored rows to them.
+
+``Event`` mirrors every field of ADK 2.13's ``Event`` (``content`` is a google-genai
+``Content``); fields it does not know are kept (``extra="allow"``) so that an event written
+by a newer ADK survives a round trip. Nothing here talks to the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from google.genai import types
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "APP_PREFIX",
+    "TEMP_PREFIX",
+    "USER_PREFIX",
+    "AppendResult",
+    "Event",
+    "EventActions",
+    "Session",
+    "SessionPage",
+    "SessionRecord",
+    "merge_state",
+]
+
+APP_PREFIX = "app:"
+USER_PREFIX = "user:"
+TEMP_PREFIX = "temp:"
+
+_CONFIG = ConfigDict(
+    alias_generator=to_camel,
+    populate_by_name=True,
+    ser_json_bytes="base64",
+    val_json_bytes="base64",
+    extra="allow",
+)
+
+
+class EventActions(BaseModel):
+    """What an event does besides its message: state and artifact deltas, transfers, ...
+
+    The fields ADK's ``EventActions`` types with ADK classes (auth configs, tool
+    confirmations, compaction, UI widgets) are kept as plain JSON here.
+    """
+
+    model_config = _CONFIG
+
+    skip_summarization: bool | None = None
+    state_delta: dict[str, Any] = Field(default_factory=dict)
+    artifact_delta: dict[str, int] = Field(default_factory=dict)
+    transfer_to_agent: str | None = None
+    transfer_reason: str | None = None
+    escalate: bool | None = None
+    requested_auth_configs: dict[str, Any] = Field(default_factory=dict)
+    requested_tool_confirmations: dict[str, Any] = Field(default_factory=dict)
+    compaction: dict[str, Any] | None = None
+    end_of_agent: bool | None = None
+    agent_state: dict[str, Any] | None = None
+    rewind_before_invocation_id: str | None = None
+    route: bool | int | str | list[bool | int | str] | None = None
+    render_ui_widgets: list[Any] | None = None
+    set_model_response: Any | None = None
+
+
+class Event(BaseModel):
+    """One entry of a session's history: every field of ADK 2.13's ``Event``."""
+
+    model_config = _CONFIG
+
+    id: str = ""
+    invocation_id: str = ""
+    author: str = ""
+    branch: str | None = None
+    timestamp: float = 0.0
+    content: types.Content | None = None
+    actions: EventActions = Field(default_factory=EventActions)
+    long_running_tool_ids: set[str] | None = None
+    isolation_scope: str | None = None
+    node_info: dict[str, Any] | None = None
+    output: Any | None = None
+    # Inherited by ADK's Event from LlmResponse.
+    model_version: str | None = None
+    grounding_metadata: types.GroundingMetadata | None = None
+    partial: bool | None = None
+    turn_complete: bool | None = None
+    turn_complete_reason: types.TurnCompleteReason | None = None
+    interaction_status: Any | None = None
+    finish_reason: types.FinishReason | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    interrupted: bool | None = None
+    custom_metadata: dict[str, Any] | None = None
+    usage_metadata: types.GenerateContentResponseUsageMetadata | None = None
+    live_session_resumption_update: types.LiveServerSessionResumptionUpdate | None = None
+    live_session_id: str | None = None
+    go_away: types.LiveServerGoAway | None = None
+    voice_activity: types.VoiceActivity | None = None
+    input_transcription: types.Transcription | None = None
+    output_transcription: types.Transcription | None = None
+    avg_logprobs: float | None = None
+    logprobs_result: types.LogprobsResult | None = None
+    cache_metadata: Any | None = None
+    citation_metadata: types.CitationMetadata | None = None
+    interaction_id: str | None = None
+    environment_id: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Give an event without an id a fresh one, as ADK does."""
+        if not self.id:
+            self.id = str(uuid.uuid4())
+
+    @field_serializer("long_running_tool_ids")
+    def _sorted_ids(self, value: set[str] | None) -> list[str] | None:
+        # A set has no order; ADK stores it sorted, and so do we, for stable JSON.
+        return None if value is None else sorted(value)
+
+
+class Session(BaseModel):
+    """A session: its merged state (``app:`` / ``user:`` keys prefixed) and its events."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    app_name: str
+    user_id: str
+    id: str
+    state: dict[str, Any] = Field(default_factory=dict)
+    events: list[Event] = Field(default_factory=list)
+    last_update_time: float = 0.0
+    revision: int = 0
+
+
+class SessionPage(BaseModel):
+    """One page of ``list_sessions``: sessions without events, and the token of the next page."""
+
+    sessions: list[Session] = Field(default_factory=list)
+    next_page_token: str | None = None
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What ``append_event`` stored: the session's new revision and last update time."""
+
+    revision: int
+    last_update_time: float
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session as read from the database, before its events are turned into models.
+
+    ``events_json`` is the JSON array of the selected events (snake_case fields), so that a
+    caller with its own Event class (the ADK adapter) validates each event exactly once.
+    """
+
+    app_name: str
+    user_id: str
+    id: str
+    state: dict[str, Any]
+    last_update_time: float
+    revision: int
+    events_json: str = "[]"
+
+
+def merge_state(
+    session_state: dict[str, Any], app_state: dict[str, Any], user_state: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge the three scopes as ADK does: session keys, then ``app:`` keys, then ``user:``."""
+    merged = dict(session_state)
+    for key, value in app_state.items():
+        merged[APP_PREFIX + key] = value
+    for key, value in user_state.items():
+        merged[USER_PREFIX + key] = value
+    return merged
+
+
+EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+def session_from_record(record: SessionRecord) -> Session:
+    """Build a :class:`Session` (events validated from JSON in one pass)."""
+    return Session(
+        app_name=record.app_name,
+        user_id=record.user_id,
+        id=record.id,
+        state=record.state,
+        events=EVENT_LIST.validate_json(record.events_json),
+        last_update_time=record.last_update_time,
+        revision=record.revision,
+    )

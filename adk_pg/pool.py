@@ -1,0 +1,472 @@
+"""Builds the asyncpg pool: DSN parsing, SQLAlchemy-style options, the jsonb codec, cache sizing.
+
+No SQL lives here. ``pool_config`` validates everything without touching the network, so a bad
+option fails at construction; ``create_pool`` then opens the pool and turns connection failures
+into :class:`~adk_pg.errors.StorageError` messages that never contain the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import pydantic_core
+
+from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
+
+__all__ = [
+    "DEFAULT_DSN",
+    "PoolConfig",
+    "create_pool",
+    "init_connection",
+    "pool_config",
+    "redact_dsn",
+    "resolve_dsn",
+]
+
+DEFAULT_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/adk_sessions"
+
+# Quoted: asyncpg's classes are generic only in its stubs, not at run time.
+_Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+_ConnectionHook: TypeAlias = "Callable[[_Connection], Awaitable[None]]"
+
+# SQLAlchemy's QueuePool defaults, so a DatabaseSessionService user gets the same ceiling.
+DEFAULT_POOL_SIZE = 5
+DEFAULT_MAX_OVERFLOW = 10
+DEFAULT_POOL_TIMEOUT = 30.0
+# asyncpg opens min_size connections eagerly in create_pool and never closes them for being
+# idle. One is enough to fail fast on a bad DSN or password at construction and to serve the
+# first call without a connect; more would make every worker process hold connections that
+# SQLAlchemy (which opens lazily) never held, and exhaust max_connections on small servers.
+DEFAULT_MIN_SIZE = 1
+# asyncpg's own default: close a connection after 5 idle minutes.
+DEFAULT_IDLE_LIFETIME = 300.0
+# One prepared statement per distinct SQL text per connection, evicted LRU. We ship ~20 named
+# queries; 64 keeps all of them (plus the migration runner's and asyncpg's introspection
+# statements) resident with headroom, so a hot query is never evicted and re-prepared, while
+# bounding the server-side plan memory each backend holds. 0 turns it off (PgBouncer).
+DEFAULT_STATEMENT_CACHE_SIZE = 64
+
+_SQLALCHEMY_OPTIONS = frozenset(
+    {"pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "connect_args"}
+)
+_POOL_OPTIONS = frozenset(
+    {"min_size", "max_size", "max_queries", "max_inactive_connection_lifetime", "setup", "init"}
+    | {"reset", "connect", "connection_class", "record_class"}
+)
+_CONNECT_OPTIONS = frozenset(
+    {"host", "port", "user", "password", "passfile", "service", "servicefile", "database"}
+    | {"timeout", "statement_cache_size", "max_cached_statement_lifetime", "command_timeout"}
+    | {"max_cacheable_statement_size", "ssl", "direct_tls", "server_settings"}
+    | {"target_session_attrs", "krbsrvname", "gsslib", "prepared_statement_cache_size"}
+)
+_ASYNCPG_OPTIONS = _POOL_OPTIONS | _CONNECT_OPTIONS
+_OPTIONS = _SQLALCHEMY_OPTIONS | _ASYNCPG_OPTIONS
+
+# Query-string keys we consume. asyncpg sends every query key it does not know to the server
+# as a setting (`?pool_size=5` fails with 'unrecognized configuration parameter'), so pool
+# options given in a DSN must be taken out before asyncpg sees it.
+_QUERY_INTS = frozenset(
+    {"pool_size", "max_overflow", "min_size", "max_size", "max_queries"}
+    | {"statement_cache_size", "prepared_statement_cache_size"}
+    | {"max_cached_statement_lifetime", "max_cacheable_statement_size"}
+)
+_QUERY_FLOATS = frozenset(
+    {"pool_timeout", "pool_recycle", "max_inactive_connection_lifetime", "command_timeout"}
+    | {"timeout"}
+)
+_SSLMODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+_SCHEMES = frozenset({"postgres", "postgresql", "postgres+asyncpg", "postgresql+asyncpg"})
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+
+
+def resolve_dsn(dsn: str | None = None) -> str:
+    """Return ``dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else :data:`DEFAULT_DSN`."""
+    if dsn is not None:
+        return dsn
+    # An exported-but-empty variable counts as unset, as in libpq.
+    return os.environ.get("ADK_PG_DSN") or os.environ.get("POSTGRES_URL") or DEFAULT_DSN
+
+
+def redact_dsn(dsn: str) -> str:
+    """Return ``dsn`` with its password (userinfo or ``?password=``) replaced by ``***``.
+
+    Pure string work, so it cannot raise: it is called while reporting other errors.
+    """
+    try:
+        head, sep, rest = dsn.partition("://")
+        if not sep:
+            return "<DSN hidden: not a URL>"
+        # The userinfo ends at the last '@' before the path. Passwords with unescaped '/',
+        # '?', '#', '@' or '=' fool URL parsers, so widen the search step by step.
+        for stop in ("/", "?", "="):
+            at = rest.split(stop, 1)[0].rfind("@")
+            if at >= 0:
+                break
+        userinfo, hosts = (rest[:at], rest[at + 1 :]) if at >= 0 else ("", rest)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        location, qmark, query = hosts.partition("?")
+        pairs = []
+        for pair in query.split("&") if qmark else ():
+            key = pair.split("=", 1)[0]
+            pairs.append(f"{key}=***" if unquote(key).lower() in _SECRET_KEYS else pair)
+        auth = f"{userinfo}@" if at >= 0 else ""
+        return f"{head}://{auth}{location}{qmark}{'&'.join(pairs)}"
+    except Exception:
+        return "<DSN hidden>"
+
+
+@dataclass(frozen=True, repr=False)
+class PoolConfig:
+    """Everything ``asyncpg.create_pool`` needs, validated; its repr never shows a password."""
+
+    dsn: str
+    pool_kwargs: dict[str, Any]
+    acquire_timeout: float | None
+
+    def __repr__(self) -> str:
+        shown = {k: "***" if k in _SECRET_KEYS else v for k, v in self.pool_kwargs.items()}
+        return (
+            f"PoolConfig(dsn={redact_dsn(self.dsn)!r}, pool_kwargs={shown!r}, "
+            f"acquire_timeout={self.acquire_timeout!r})"
+        )
+
+
+def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
+    """Validate a DSN and pool options (SQLAlchemy-style or asyncpg's) into a PoolConfig.
+
+    Keyword options override ``connect_args``, which override the DSN's query string.
+    SQLAlchemy's options map onto asyncpg's: ``max_size = pool_size + max_overflow``;
+    ``pool_timeout`` becomes :attr:`PoolConfig.acquire_timeout`; ``pool_recycle`` becomes
+    ``max_inactive_connection_lifetime`` -- asyncpg closes a connection *idle* that long, where
+    SQLAlchemy replaces one *older* than that at checkout. Idle time is what firewalls and
+    load balancers cut connections on, the usual reason for ``pool_recycle``; note that asyncpg
+    keeps its ``min_size`` floor connections regardless (pass ``min_size=0`` to avoid that).
+    ``pool_pre_ping`` is accepted and ignored: a ping is a round trip on every checkout; a
+    broken connection surfaces as a retryable StorageError instead.
+
+    Raises:
+        TypeError: an unknown option (nothing is connected).
+        InvalidArgumentError: a bad DSN or option value (a ValueError).
+    """
+    raw = resolve_dsn(dsn)
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown pool option(s): {', '.join(unknown)}")
+    connect_args = options.pop("connect_args", None) or {}
+    if not isinstance(connect_args, Mapping):
+        raise InvalidArgumentError("connect_args must be a mapping of asyncpg.connect options")
+    unknown = sorted(set(connect_args) - _CONNECT_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown connect_args option(s): {', '.join(unknown)}")
+    clean_dsn, from_query = _split_dsn(raw)
+    merged = {**from_query, **connect_args, **options}
+    kwargs, acquire_timeout = _map_options(merged)
+    return PoolConfig(dsn=clean_dsn, pool_kwargs=kwargs, acquire_timeout=acquire_timeout)
+
+
+async def create_pool(
+    dsn: str | PoolConfig | None = None, **options: Any
+) -> asyncpg.Pool[asyncpg.Record]:
+    """Open an asyncpg pool from a DSN and options (see :func:`pool_config`) or a PoolConfig.
+
+    Raises:
+        TypeError: an unknown option, before any connection attempt.
+        InvalidArgumentError: a bad DSN or option value, or settings asyncpg rejects.
+        StorageError: the server cannot be reached or refuses us (message names the DSN
+            with its password redacted).
+    """
+    if isinstance(dsn, PoolConfig):
+        if options:
+            raise TypeError("pass options to pool_config(), not with a PoolConfig")
+        config = dsn
+    else:
+        config = pool_config(dsn, **options)
+    try:
+        return await asyncpg.create_pool(config.dsn, **config.pool_kwargs)
+    except (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        OSError,
+        TimeoutError,
+        asyncio.TimeoutError,  # not yet TimeoutError on Python 3.10
+    ) as exc:
+        failure: BaseException = exc
+    # Raised outside the except block so that a driver exception whose text holds a secret
+    # is not attached as __context__ either; it is chained only when it is clean.
+    error = _connect_error(failure, config)
+    secrets = _secrets(config)
+    raise error from (None if _mentions(failure, secrets) else failure)
+
+
+async def init_connection(conn: asyncpg.Connection[Any]) -> None:
+    """Register the jsonb and json codecs: Python objects in, Python objects out.
+
+    Text format with pydantic_core's Rust encoder/decoder. For pg_catalog types asyncpg
+    needs no introspection query, so this costs no round trip per new connection.
+
+    Raises:
+        asyncpg.PostgresError: the connection failed while registering.
+    """
+    for typename in ("jsonb", "json"):
+        await conn.set_type_codec(
+            typename,
+            schema="pg_catalog",
+            encoder=_encode_json,
+            decoder=pydantic_core.from_json,
+            format="text",
+        )
+
+
+def _encode_json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+async def _keep_session_state(conn: asyncpg.Connection[Any]) -> None:
+    """Release hook that sends nothing.
+
+    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release: a second round trip per call. Before calling this hook
+    asyncpg still runs ``Connection._reset()``, which rolls back an open transaction and drops
+    listeners, so nothing half-done survives a release. What is skipped -- session-level SET,
+    advisory locks, WITH HOLD cursors, LISTEN -- the store never uses; code that does so on
+    our pool must undo it itself (or pass its own ``reset=``).
+    """
+
+
+def _chain_init(user_init: _ConnectionHook | None) -> _ConnectionHook:
+    if user_init is None:
+        return init_connection
+
+    async def init(conn: _Connection) -> None:
+        # Ours first, so the caller's init already sees dicts for jsonb.
+        await init_connection(conn)
+        await user_init(conn)
+
+    return init
+
+
+def _split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
+    """Normalise the scheme for asyncpg and take our options out of the query string."""
+    scheme, sep, _ = dsn.partition("://")
+    if not sep:
+        raise InvalidArgumentError("the DSN must be a URL such as postgresql://user@host/db")
+    if scheme.lower() not in _SCHEMES:
+        raise InvalidArgumentError(
+            f"unsupported DSN scheme {scheme!r} in {redact_dsn(dsn)}: use postgresql://, "
+            "postgres:// or postgresql+asyncpg://"
+        )
+    try:
+        parts = urlsplit(dsn)
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        # The parser's message quotes the offending text; do not pass it on.
+        raise InvalidArgumentError(f"malformed DSN {redact_dsn(dsn)}") from None
+    found: dict[str, Any] = {}
+    kept: list[tuple[str, str]] = []
+    renamed = False
+    for key, value in pairs:
+        if key in _QUERY_INTS:
+            found[key] = _parse_number(key, value, int)
+        elif key in _QUERY_FLOATS or key == "connect_timeout":
+            # connect_timeout is libpq's name for asyncpg's connect `timeout`.
+            found[key if key != "connect_timeout" else "timeout"] = _parse_number(key, value, float)
+        elif key == "pool_pre_ping":
+            found[key] = _parse_bool(key, value)
+        elif key == "ssl":
+            # SQLAlchemy's asyncpg URLs say ?ssl=require; asyncpg's DSN parser says sslmode
+            # (and would send an unknown `ssl` to the server as a setting).
+            if value not in _SSLMODES:
+                raise InvalidArgumentError(f"ssl={value!r} in the DSN: use sslmode=<mode>")
+            kept.append(("sslmode", value))
+            renamed = True
+        else:
+            kept.append((key, value))
+    unchanged = len(kept) == len(pairs) and not renamed
+    query = parts.query if unchanged else urlencode(kept, quote_via=quote)
+    return urlunsplit(parts._replace(scheme="postgresql", query=query)), found
+
+
+def _parse_bool(key: str, value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise InvalidArgumentError(f"{key}={value!r} in the DSN query string is not a boolean")
+
+
+def _parse_number(key: str, value: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{key}={value!r} in the DSN query string is not a number"
+        ) from None
+
+
+def _map_options(opts: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """Turn merged options into asyncpg.create_pool kwargs and the acquire timeout."""
+    kw = {k: v for k, v in opts.items() if k in _ASYNCPG_OPTIONS}
+    if "max_size" in opts:
+        if "pool_size" in opts or "max_overflow" in opts:
+            raise InvalidArgumentError("give either pool_size/max_overflow or max_size, not both")
+        _int(opts, "max_size", 1)
+    else:
+        if opts.get("pool_size") == 0 or opts.get("max_overflow") == -1:
+            raise InvalidArgumentError(
+                "asyncpg pools are bounded: pool_size=0 / max_overflow=-1 (unlimited) are not "
+                "supported; give explicit sizes"
+            )
+        size = _int(opts, "pool_size", 1, DEFAULT_POOL_SIZE)
+        kw["max_size"] = size + _int(opts, "max_overflow", 0, DEFAULT_MAX_OVERFLOW)
+    kw["min_size"] = _int(opts, "min_size", 0, min(DEFAULT_MIN_SIZE, kw["max_size"]))
+    if kw["min_size"] > kw["max_size"]:
+        raise InvalidArgumentError(f"min_size {kw['min_size']} > max_size {kw['max_size']}")
+
+    if "prepared_statement_cache_size" in kw:
+        psc = _int(kw, "prepared_statement_cache_size", 0)
+        if kw.setdefault("statement_cache_size", psc) != psc:
+            raise InvalidArgumentError(
+                "prepared_statement_cache_size and statement_cache_size disagree"
+            )
+        del kw["prepared_statement_cache_size"]
+    kw["statement_cache_size"] = _int(kw, "statement_cache_size", 0, DEFAULT_STATEMENT_CACHE_SIZE)
+
+    if "pool_recycle" in opts:
+        if "max_inactive_connection_lifetime" in opts:
+            raise InvalidArgumentError(
+                "give either pool_recycle or max_inactive_connection_lifetime, not both"
+            )
+        # SQLAlchemy: -1 disables recycling; asyncpg: 0 disables the idle timer. 0 means
+        # "recycle at every checkout" to SQLAlchemy, which has no asyncpg equivalent.
+        recycle = _seconds(opts, "pool_recycle", minimum=-1)
+        if recycle == -1:
+            kw["max_inactive_connection_lifetime"] = 0.0
+        elif recycle > 0:
+            kw["max_inactive_connection_lifetime"] = recycle
+        else:
+            raise InvalidArgumentError("pool_recycle must be > 0 seconds, or -1 to disable")
+    else:
+        kw["max_inactive_connection_lifetime"] = _seconds(
+            opts, "max_inactive_connection_lifetime", minimum=0, default=DEFAULT_IDLE_LIFETIME
+        )
+    if not isinstance(opts.get("pool_pre_ping", False), bool):
+        raise InvalidArgumentError("pool_pre_ping must be a bool (it is accepted and ignored)")
+
+    for name, minimum in (
+        ("max_queries", 1),
+        ("max_cached_statement_lifetime", 0),
+        ("max_cacheable_statement_size", 0),
+    ):
+        if name in kw:
+            _int(kw, name, minimum)
+    if kw.get("command_timeout") is not None:
+        _seconds(kw, "command_timeout", minimum=0, exclusive=True)
+    if "timeout" in kw:
+        _seconds(kw, "timeout", minimum=0, exclusive=True)
+    settings = kw.get("server_settings")
+    if settings is not None and not (
+        isinstance(settings, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in settings.items())
+    ):
+        raise InvalidArgumentError("server_settings must be a mapping of str to str")
+    for name in ("init", "setup", "reset", "connect"):
+        if kw.get(name) is not None and not callable(kw[name]):
+            raise InvalidArgumentError(f"{name} must be an async callable")
+
+    kw["init"] = _chain_init(kw.get("init"))
+    # A caller's own reset (even None: asyncpg's default reset query) wins over ours.
+    kw.setdefault("reset", _keep_session_state)
+    # pool_timeout=None waits for a connection forever, as in SQLAlchemy.
+    acquire_timeout = opts.get("pool_timeout", DEFAULT_POOL_TIMEOUT)
+    if acquire_timeout is not None:
+        acquire_timeout = _seconds(
+            opts, "pool_timeout", minimum=0, default=DEFAULT_POOL_TIMEOUT, exclusive=True
+        )
+    return kw, acquire_timeout
+
+
+def _int(opts: Mapping[str, Any], name: str, minimum: int, default: int | None = None) -> int:
+    value = opts.get(name, default)
+    # bool is an int subclass; pool_size=True is a bug, not 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _seconds(
+    opts: Mapping[str, Any],
+    name: str,
+    *,
+    minimum: float,
+    default: float | None = None,
+    exclusive: bool = False,
+) -> float:
+    value = opts.get(name, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+        or (exclusive and value == minimum)
+    ):
+        bound = f"> {minimum}" if exclusive else f">= {minimum}"
+        raise InvalidArgumentError(f"{name} must be a number of seconds {bound}, got {value!r}")
+    return float(value)
+
+
+def _connect_error(exc: BaseException, config: PoolConfig) -> InvalidArgumentError | StorageError:
+    """The error create_pool raises for a driver failure, scrubbed of secrets."""
+    where = redact_dsn(config.dsn)
+    detail = _scrub(str(exc), _secrets(config)) or type(exc).__name__
+    if isinstance(exc, asyncpg.ClientConfigurationError):
+        return InvalidArgumentError(f"invalid connection settings for {where}: {detail}")
+    base = storage_error(exc, f"cannot open a connection pool to {where}")
+    # Connection-time server messages ('password authentication failed for user "x"',
+    # 'database "x" does not exist') name no payloads and are what the operator needs.
+    return StorageError(f"{base}: {detail}", sqlstate=base.sqlstate, retryable=base.retryable)
+
+
+def _secrets(config: PoolConfig) -> set[str]:
+    """Every spelling of every password the config carries, for scrubbing messages."""
+    found: set[str] = set()
+    try:
+        parts = urlsplit(config.dsn)
+        userinfo = parts.netloc.rpartition("@")[0]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+        for pair in parts.query.split("&"):
+            key, _, value = pair.partition("=")
+            if unquote(key).lower() in _SECRET_KEYS:
+                found.add(value)
+    except ValueError:
+        pass
+    for key in _SECRET_KEYS:
+        if isinstance(config.pool_kwargs.get(key), str):
+            found.add(config.pool_kwargs[key])
+    found |= {unquote(s) for s in found} | {quote(s, safe="") for s in found}
+    return {s for s in found if s}
+
+
+def _scrub(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _mentions(exc: BaseException | None, secrets: set[str]) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = f"{exc!s} {exc.args!r}"
+        if any(secret in text for secret in secrets):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -1,0 +1,74 @@
+-- name: append_event
+-- Append one event and apply its state delta, in one statement: nothing is written unless the
+-- session exists, its revision is still $4 (NULL: not checked) and the event id is new.
+-- actions.state_delta is routed by prefix: app: -> adk.app_states, user: -> adk.user_states,
+-- temp: -> dropped, the rest -> adk.sessions.state; each merged with || (shallow, null kept).
+-- The session's update_time becomes the event's timestamp and its revision grows by one.
+-- Zero rows back means nothing was written; check_append then says why.
+-- $1 app_name text
+-- $2 user_id text
+-- $3 session_id text
+-- $4 expected_revision bigint (NULL = do not check)
+-- $5 event text (the Event as a JSON object, snake_case field names)
+-- returns: one row (revision, update_time), or none when nothing was written
+WITH event AS (
+    SELECT $5::text::jsonb AS doc
+), delta AS (
+    SELECT coalesce(jsonb_object_agg(d.key, d.value)
+                        FILTER (WHERE d.scope = 'session'), '{}'::jsonb) AS session_delta,
+           jsonb_object_agg(substr(d.key, 5), d.value) FILTER (WHERE d.scope = 'app') AS app_delta,
+           jsonb_object_agg(substr(d.key, 6), d.value) FILTER (WHERE d.scope = 'user') AS user_delta
+    FROM event,
+         LATERAL (SELECT kv.key, kv.value,
+                         CASE WHEN starts_with(kv.key, 'app:') THEN 'app'
+                              WHEN starts_with(kv.key, 'user:') THEN 'user'
+                              WHEN starts_with(kv.key, 'temp:') THEN 'temp'
+                              ELSE 'session' END AS scope
+                  FROM jsonb_each(coalesce(event.doc -> 'actions' -> 'state_delta',
+                                           '{}'::jsonb)) AS kv) AS d
+), updated AS (
+    UPDATE adk.sessions AS s
+    SET state = s.state || delta.session_delta,
+        revision = s.revision + 1,
+        update_time = to_timestamp((event.doc ->> 'timestamp')::float8)
+    FROM event, delta
+    WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3
+      AND ($4::bigint IS NULL OR s.revision = $4::bigint)
+      AND NOT EXISTS (SELECT 1 FROM adk.events AS e
+                      WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
+                        AND e.id = event.doc ->> 'id')
+    RETURNING s.revision, s.update_time
+), app AS (
+    INSERT INTO adk.app_states AS a (app_name, state)
+    SELECT $1, delta.app_delta FROM updated, delta WHERE delta.app_delta IS NOT NULL
+    ON CONFLICT ON CONSTRAINT app_states_pkey
+    DO UPDATE SET state = a.state || EXCLUDED.state, update_time = now()
+    RETURNING 1
+), usr AS (
+    INSERT INTO adk.user_states AS u (app_name, user_id, state)
+    SELECT $1, $2, delta.user_delta FROM updated, delta WHERE delta.user_delta IS NOT NULL
+    ON CONFLICT ON CONSTRAINT user_states_pkey
+    DO UPDATE SET state = u.state || EXCLUDED.state, update_time = now()
+    RETURNING 1
+), inserted AS (
+    INSERT INTO adk.events AS e (app_name, user_id, session_id, id, invocation_id, author,
+                                 branch, "timestamp", content, actions, extra)
+    SELECT $1, $2, $3,
+           event.doc ->> 'id',
+           coalesce(event.doc ->> 'invocation_id', ''),
+           coalesce(event.doc ->> 'author', ''),
+           event.doc ->> 'branch',
+           (event.doc ->> 'timestamp')::float8,
+           event.doc -> 'content',
+           coalesce(event.doc -> 'actions', '{}'::jsonb),
+           event.doc - '{id,invocation_id,author,branch,timestamp,content,actions}'::text[]
+    FROM event, updated
+    RETURNING 1
+)
+-- Lock order: the session row (updated), then app, then user, as in create_session.
+SELECT updated.revision,
+       extract(epoch FROM updated.update_time)::float8 AS update_time,
+       (SELECT count(*) FROM app) AS app_rows,
+       (SELECT count(*) FROM usr) AS user_rows,
+       (SELECT count(*) FROM inserted) AS event_rows
+FROM updated;

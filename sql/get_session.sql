@@ -1,0 +1,31 @@
+-- name: get_session
+-- One session with its app and user state and the selected events, from one snapshot.
+-- Events: those with timestamp >= $5 (all when NULL), the newest $4 of them (all when NULL),
+-- returned oldest first as one JSON array, ties broken by id.
+-- $1 app_name text
+-- $2 user_id text
+-- $3 session_id text
+-- $4 num_recent_events integer (NULL = no limit)
+-- $5 after_timestamp float8 (NULL = no filter)
+-- returns: one row, or none: state, revision, update_time, app_state, user_state, events (text)
+SELECT s.state,
+       s.revision,
+       extract(epoch FROM s.update_time)::float8 AS update_time,
+       coalesce(a.state, '{}'::jsonb) AS app_state,
+       coalesce(u.state, '{}'::jsonb) AS user_state,
+       (SELECT coalesce(json_agg(recent.doc ORDER BY recent."timestamp", recent.id), '[]')::text
+        FROM (SELECT e."timestamp",
+                     e.id,
+                     e.extra || jsonb_build_object(
+                         'id', e.id, 'invocation_id', e.invocation_id, 'author', e.author,
+                         'branch', e.branch, 'timestamp', e."timestamp",
+                         'content', e.content, 'actions', e.actions) AS doc
+              FROM adk.events AS e
+              WHERE e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
+                AND ($5::float8 IS NULL OR e."timestamp" >= $5::float8)
+              ORDER BY e."timestamp" DESC, e.id DESC
+              LIMIT $4::integer) AS recent) AS events
+FROM adk.sessions AS s
+LEFT JOIN adk.app_states AS a ON a.app_name = s.app_name
+LEFT JOIN adk.user_states AS u ON u.app_name = s.app_name AND u.user_id = s.user_id
+WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3;

@@ -34,9 +34,10 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# ensure-postgres.sh prints the DSN that answers (it may have started a local cluster).
 migrate: $(STAMP)
-	@bash scripts/ensure-postgres.sh
-	$(VENV)/bin/adk-pg migrate --create-database
+	@dsn="$$(bash scripts/ensure-postgres.sh --print-dsn)" && \
+	  $(VENV)/bin/adk-pg migrate --create-database --dsn "$$dsn"
 
 demo: $(STAMP)
 	@bash scripts/demo.sh

@@ -39,6 +39,7 @@ __all__ = [
     "AppliedMigration",
     "Migration",
     "MigrationStatus",
+    "Target",
     "check",
     "create_database",
     "ensure_current",

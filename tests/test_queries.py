@@ -1,0 +1,74 @@
+"""The SQL files: headers checked by the loader, every file prepared against the schema."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from adk_pg.queries import QUERIES, Query, QueryFileError, load_queries, parse_query
+
+GOOD = """-- name: {name}
+-- Say hello.
+-- $1 who text
+-- returns: one row
+SELECT 'hello; $9 in a string is not a parameter', $1::text;
+"""
+
+
+def all_queries() -> list[Query]:
+    return [getattr(QUERIES, f.name) for f in dataclasses.fields(QUERIES)]
+
+
+@pytest.mark.parametrize("query", all_queries(), ids=lambda q: q.name)
+async def test_every_file_prepares_with_its_documented_parameters(
+    query: Query, admin: asyncpg.Connection
+) -> None:
+    statement = await admin.prepare(query.sql)
+    assert len(statement.get_parameters()) == len(query.params)
+    assert query.doc
+    assert query.returns
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.sql"
+    path.write_text(text)
+    return path
+
+
+def test_a_well_formed_file_parses(tmp_path: Path) -> None:
+    query = parse_query(write(tmp_path, "hello", GOOD.format(name="hello")))
+    assert query.name == "hello"
+    assert [(p.position, p.name, p.type) for p in query.params] == [(1, "who", "text")]
+    assert query.returns == "one row"
+    assert query.sql.startswith("SELECT")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("SELECT 1;", "first line must be '-- name"),
+        (GOOD.format(name="other"), "names 'other' but the file is 'bad'"),
+        (GOOD.format(name="bad").replace("$1::text", "$2::text"), r"documents \$\[1\]"),
+        (GOOD.format(name="bad").replace("-- returns: one row\n", ""), "no '-- returns"),
+        (GOOD.format(name="bad").replace("-- Say hello.\n", ""), "no description"),
+        ("-- name: bad\n-- Nothing.\n-- returns: none\n", "no SQL"),
+        (GOOD.format(name="bad") + "SELECT 2;\n", "exactly one statement"),
+        (GOOD.format(name="bad").replace("$1::text", "$1::text, $1") + "", ""),
+    ],
+)
+def test_a_malformed_file_is_refused_with_its_name(tmp_path: Path, text: str, reason: str) -> None:
+    path = write(tmp_path, "bad", text)
+    if not reason:  # the same parameter used twice is fine
+        assert parse_query(path).name == "bad"
+        return
+    with pytest.raises(QueryFileError, match=r"bad\.sql: .*" + reason):
+        parse_query(path)
+
+
+def test_the_registry_must_match_the_files(tmp_path: Path) -> None:
+    write(tmp_path, "hello", GOOD.format(name="hello"))
+    with pytest.raises(QueryFileError, match="no file for the queries"):
+        load_queries(tmp_path)

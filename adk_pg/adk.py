@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
+import pydantic_core
 from google.adk.errors import StaleSessionError as AdkStaleSessionError
 from google.adk.errors.already_exists_error import AlreadyExistsError as AdkAlreadyExistsError
 from google.adk.errors.session_not_found_error import (
@@ -219,6 +220,9 @@ class PostgresSessionService(BaseSessionService):
 
         ``temp:`` keys are applied to the in-memory session and not stored; a partial event
         is returned unchanged. The event is serialised once; nothing is validated twice.
+        Appending an event whose id is already stored succeeds without writing anything
+        (retry-safe, where ``DatabaseSessionService`` raises ``IntegrityError``). A session
+        without a marker (built by hand) is checked as ``DatabaseSessionService`` does.
 
         Raises:
             StaleSessionError: the session changed in storage since it was loaded.
@@ -234,6 +238,9 @@ class PostgresSessionService(BaseSessionService):
         event_json = validate.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event"
         )
+        expected = _revision_of(session)
+        if expected is None:
+            expected = await _revision_of_markerless(store, session)
         try:
             result = await store.append_event_json(
                 app_name=session.app_name,
@@ -241,14 +248,21 @@ class PostgresSessionService(BaseSessionService):
                 session_id=session.id,
                 event_id=event.id,
                 event_json=event_json,
-                expected_revision=_revision_of(session),
+                expected_revision=expected,
             )
         except errors.StaleSessionError as exc:
             raise StaleSessionError(str(exc)) from exc
         except errors.SessionNotFoundError as exc:
             raise SessionNotFoundError(str(exc)) from exc
-        session.last_update_time = result.last_update_time
-        session._storage_update_marker = str(result.revision)
+        # Every write bumps the revision by exactly one, so any other result means the event
+        # id was already stored (a retry, or a re-delivery) and nothing was written now.
+        if result.revision == expected + 1:
+            session.last_update_time = result.last_update_time
+            session._storage_update_marker = str(result.revision)
+        elif any(stored.id == event.id for stored in session.events):
+            return event  # this session already holds it: applying it twice would be wrong
+        # Else an earlier attempt stored it and others wrote since: the session shows the
+        # event but keeps its old marker, so its next append raises StaleSessionError.
         return self._commit_event_to_session(session, event)
 
     async def flush(self) -> None:
@@ -284,6 +298,39 @@ def _revision_of(session: Session) -> int | None:
             f"session {session.id} carries a storage marker {marker!r} that adk-pg did not "
             "write; load it with PostgresSessionService.get_session"
         ) from None
+
+
+async def _revision_of_markerless(store: SessionStore, session: Session) -> int:
+    """The revision to append at for a session without a marker, or StaleSessionError.
+
+    ``DatabaseSessionService``'s rule for sessions built by hand or loaded elsewhere: stale
+    only when storage was updated after ``session.last_update_time`` and its newest event is
+    not the session's last one. It costs one more query; sessions this service returned
+    always carry a marker.
+
+    Raises:
+        SessionNotFoundError: the session does not exist.
+        StaleSessionError: storage holds events the session has not seen.
+    """
+    record = await store.get_session_record(
+        app_name=session.app_name,
+        user_id=session.user_id,
+        session_id=session.id,
+        num_recent_events=1,
+    )
+    if record is None:
+        raise SessionNotFoundError(f"Session {session.id} not found.")
+    if record.last_update_time > session.last_update_time:
+        # Only the id is needed: read it from the JSON instead of validating an Event.
+        newest: list[dict[str, Any]] = pydantic_core.from_json(record.events_json)
+        stored_id = newest[-1]["id"] if newest else None
+        held_id = session.events[-1].id if session.events else None
+        if stored_id != held_id:
+            raise StaleSessionError(
+                f"Session {session.id} has been modified in storage since it was loaded. "
+                "Please reload the session before appending more events."
+            )
+    return record.revision
 
 
 def _to_session(record: SessionRecord, events: list[Event]) -> Session:

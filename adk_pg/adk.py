@@ -254,9 +254,9 @@ class PostgresSessionService(BaseSessionService):
             raise StaleSessionError(str(exc)) from exc
         except errors.SessionNotFoundError as exc:
             raise SessionNotFoundError(str(exc)) from exc
-        # Every write bumps the revision by exactly one, so any other result means the event
-        # id was already stored (a retry, or a re-delivery) and nothing was written now.
-        if result.revision == expected + 1:
+        # This call wrote the event, or an earlier attempt did (a retry after a lost reply) and
+        # nothing was written since: either way the session object now matches storage.
+        if result.written or result.revision == expected + 1:
             session.last_update_time = result.last_update_time
             session._storage_update_marker = str(result.revision)
         elif any(stored.id == event.id for stored in session.events):

@@ -22,6 +22,7 @@ __all__ = [
     "AppendResult",
     "Event",
     "EventActions",
+    "EventPage",
     "Session",
     "SessionPage",
     "SessionRecord",
@@ -141,12 +142,24 @@ class SessionPage(BaseModel):
     next_page_token: str | None = None
 
 
+class EventPage(BaseModel):
+    """One page of ``list_events``: events in the order asked, and the token of the next page."""
+
+    events: list[Event] = Field(default_factory=list)
+    next_page_token: str | None = None
+
+
 @dataclass(frozen=True)
 class AppendResult:
-    """What ``append_event`` stored: the session's new revision and last update time."""
+    """The outcome of ``append_event``: the session's revision and last update time.
+
+    ``written`` is False when the event id was already stored (a retry): nothing was
+    written, and ``revision`` / ``last_update_time`` are the stored ones.
+    """
 
     revision: int
     last_update_time: float
+    written: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -236,7 +237,9 @@ async def test_duplicate_append_is_a_successful_no_op(
     again = await store.append_event(
         app_name=APP, user_id=USER, session_id=s.id, event=e, expected_revision=0
     )
-    assert again == first
+    assert first is not None
+    assert first.written
+    assert again == dataclasses.replace(first, written=False)
     assert await snapshot(admin) == before
 
 

@@ -18,7 +18,7 @@ from adk_pg.errors import (
     StorageError,
 )
 from adk_pg.migrate import migrate
-from adk_pg.models import AppendResult, Event, EventActions, Session, SessionPage
+from adk_pg.models import AppendResult, Event, EventActions, EventPage, Session, SessionPage
 from adk_pg.pool import create_pool
 from adk_pg.store import SessionStore
 
@@ -29,6 +29,7 @@ __all__ = [
     "ConflictError",
     "Event",
     "EventActions",
+    "EventPage",
     "InvalidArgumentError",
     "MigrationError",
     "NotFoundError",

@@ -235,6 +235,7 @@ class PostgresSessionService(BaseSessionService):
         self._apply_temp_state(session, event)
         event = self._trim_temp_delta_state(event)
         validate.event_timestamp(event.timestamp)
+        validate.state_delta_keys(event.actions.state_delta)
         event_json = validate.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event"
         )

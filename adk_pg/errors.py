@@ -114,6 +114,9 @@ def storage_error(exc: BaseException, action: str) -> StorageError:
 _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # Not an InterfaceError: raised when the server killed the connection mid-protocol and
+    # the next statement finds its state machine broken (asyncpg then discards the connection).
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,

@@ -64,13 +64,26 @@ class Queries:
 
     append_event: Query
     check_append: Query
+    count_export: Query
     create_session: Query
     delete_session: Query
+    export_app_states: Query
+    export_sessions: Query
+    export_user_states: Query
     get_app_state: Query
     get_session: Query
+    get_status: Query
     get_user_state: Query
+    import_app_state: Query
+    import_session: Query
+    import_user_state: Query
+    list_apps: Query
+    list_events: Query
+    list_session_summaries: Query
     list_sessions: Query
     list_user_sessions: Query
+    plan_prune: Query
+    prune_sessions: Query
 
 
 def parse_query(path: Path) -> Query:

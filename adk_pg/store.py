@@ -26,15 +26,18 @@ from adk_pg.errors import (
 from adk_pg.migrate import ensure_current
 from adk_pg.migrate import migrate as run_migrations
 from adk_pg.models import (
+    EVENT_LIST,
     TEMP_PREFIX,
     AppendResult,
     Event,
+    EventPage,
     Session,
     SessionPage,
     SessionRecord,
     merge_state,
     session_from_record,
 )
+from adk_pg.paging import FIRST_NEWEST, FIRST_OLDEST, decode_event_token, encode_event_token
 from adk_pg.pool import create_pool, pool_config
 from adk_pg.queries import QUERIES
 
@@ -400,6 +403,7 @@ class SessionStore:
         if event.partial:
             return None
         delta = event.actions.state_delta
+        validate.state_delta_keys(delta)
         if any(key.startswith(TEMP_PREFIX) for key in delta):
             trimmed = {k: v for k, v in delta.items() if not k.startswith(TEMP_PREFIX)}
             event = event.model_copy(
@@ -473,9 +477,70 @@ class SessionStore:
         if check is None:
             raise SessionNotFoundError(f"Session {session_id} not found.")
         if check["event_exists"]:
-            return AppendResult(revision=check["revision"], last_update_time=check["update_time"])
+            return AppendResult(
+                revision=check["revision"], last_update_time=check["update_time"], written=False
+            )
         raise StaleSessionError(
             f"Session {session_id} has been modified in storage since it was loaded "
             f"(revision {expected_revision}, now {check['revision']}). Please reload the "
             "session before appending more events."
         )
+
+    # ---- events, page by page ---------------------------------------------------------
+
+    async def list_events(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        newest_first: bool = False,
+    ) -> EventPage:
+        """One page of a session's events, oldest first (or newest first), in one statement.
+
+        Pages are keyset-based on (timestamp, id), so a page costs the same at any depth and
+        events appended meanwhile never shift or repeat a page. ``page_size=None`` returns
+        every remaining event; ``next_page_token`` is None on the last page. A token only
+        works with the ``newest_first`` it was made with.
+
+        Raises:
+            InvalidArgumentError: a bad id, page size, token or ``newest_first``.
+            SessionNotFoundError: the session does not exist.
+            StorageError: the database failed.
+        """
+        app_name = validate.require_id(app_name, "app_name")
+        user_id = validate.require_id(user_id, "user_id")
+        session_id = validate.existing_session_id(session_id)
+        size = validate.page_size(page_size)
+        if not isinstance(newest_first, bool):
+            raise InvalidArgumentError("newest_first must be a bool")
+        after = FIRST_NEWEST if newest_first else FIRST_OLDEST
+        if page_token is not None:
+            after = decode_event_token(page_token, newest_first=newest_first)
+        # One more row than asked tells whether another page follows.
+        limit = None if size is None else size + 1
+        with translate_errors(f"list_events of session {session_id!r}"):
+            row = await self._fetchrow(
+                QUERIES.list_events.sql,
+                app_name,
+                user_id,
+                session_id,
+                after[0],
+                after[1],
+                newest_first,
+                limit,
+            )
+        assert row is not None  # no FROM at the top: always one row
+        if not row["session_exists"]:
+            raise SessionNotFoundError(f"Session {session_id} not found.")
+        events = EVENT_LIST.validate_json(row["events"])  # oldest first
+        if newest_first:
+            events.reverse()
+        token = None
+        if size is not None and len(events) > size:
+            del events[size:]
+            last = events[-1]
+            token = encode_event_token(last.timestamp, last.id, newest_first=newest_first)
+        return EventPage(events=events, next_page_token=token)

@@ -25,6 +25,7 @@ logger = logging.getLogger("adk_pg")
 
 MAX_ID_LENGTH = 128  # the varchar(128) of the key columns
 MAX_PAGE_SIZE = 10_000
+MAX_JSON_DEPTH = 198
 # An escaped NUL in JSON text: `\u0000` preceded by an even number of backslashes.
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -79,6 +80,8 @@ def _check_length_and_nul(value: str, what: str) -> None:
         )
     if "\x00" in value:
         raise InvalidArgumentError(f"{what} contains a NUL character")
+    if not value.isascii():
+        unicode_text(value, what)
 
 
 def num_recent_events(value: object) -> int | None:
@@ -145,6 +148,8 @@ def decode_page_token(token: object) -> tuple[datetime, str, str]:
             isinstance(update_us, int) and isinstance(user_id, str) and isinstance(session_id, str)
         ):
             raise ValueError(token)
+        _check_length_and_nul(user_id, "page_token")
+        _check_length_and_nul(session_id, "page_token")
         return _EPOCH + timedelta(microseconds=update_us), user_id, session_id
     except (ValueError, binascii.Error, OverflowError) as exc:
         raise InvalidArgumentError("page_token is malformed") from exc
@@ -167,7 +172,9 @@ def dump_json(dump: Callable[..., bytes | str], what: str) -> str:
     """
     try:
         out = dump()
-    except pydantic_core.PydanticSerializationError:
+    except pydantic_core.PydanticSerializationError as exc:
+        if "depth" in str(exc):
+            raise InvalidArgumentError(_too_deep(what)) from exc
         logger.warning("%s holds values that are not JSON; storing their string form", what)
         try:
             out = dump(fallback=_jsonable_fallback)
@@ -181,14 +188,26 @@ def dump_json(dump: Callable[..., bytes | str], what: str) -> str:
         raise InvalidArgumentError(
             f"{what} holds a NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
         )
+    # Reads parse with pydantic-core, which stops at 200 levels, and get_session /
+    # list_sessions wrap a document in up to two more: refuse what could never be read back.
+    # A document is at most as deep as it has brackets, so the exact check is rare.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        try:
+            pydantic_core.from_json(b"[[" + raw + b"]]")
+        except ValueError as exc:
+            raise InvalidArgumentError(_too_deep(what)) from exc
     return raw.decode()
+
+
+def _too_deep(what: str) -> str:
+    return f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels can be read back"
 
 
 def json_text(value: Mapping[str, Any], what: str) -> str:
     """Serialise a JSON object (state) to text, as :func:`dump_json` does."""
 
     def dump(**kwargs: Any) -> bytes:
-        return pydantic_core.to_json(value, **kwargs)
+        return pydantic_core.to_json(value, inf_nan_mode="null", **kwargs)
 
     return dump_json(dump, what)
 
@@ -233,3 +252,28 @@ def event_timestamp(value: object) -> float:
     if not math.isfinite(value) or not -62_135_596_800 <= value <= 253_402_300_799:
         raise InvalidArgumentError("event.timestamp must be a finite epoch within years 1-9999")
     return float(value)
+
+
+def state_delta_keys(delta: Mapping[str, Any]) -> None:
+    """Check the keys of a state delta: pydantic would write a lone surrogate as U+FFFD.
+
+    Raises:
+        InvalidArgumentError: a key holds a lone surrogate.
+    """
+    for key in delta:
+        if not key.isascii():
+            unicode_text(key, "event.actions.state_delta key")
+
+
+def unicode_text(value: str, what: str) -> None:
+    """Check that ``value`` is valid Unicode (UTF-8 encodable).
+
+    Raises:
+        InvalidArgumentError: it holds a lone surrogate.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            f"{what} holds a lone surrogate, which is not valid Unicode"
+        ) from None

@@ -68,6 +68,14 @@ def copy_migrations(target: Path) -> Path:
     return target
 
 
+def next_migration(directory: Path, name: str) -> str:
+    """The file name of the migration that would come after those in ``directory``."""
+    return f"{len(list(directory.glob('*.sql'))) + 1:04d}_{name}.sql"
+
+
+BUNDLED = len(list(resource_dir("migrations").glob("*.sql")))
+
+
 async def ledger(dsn: str) -> list[tuple[int, str, str]]:
     """The rows of adk.schema_migrations as (version, name, checksum), in order."""
     conn = await asyncpg.connect(dsn)

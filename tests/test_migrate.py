@@ -11,9 +11,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 from _dbutil import (
+    BUNDLED,
     copy_migrations,
     drop_database,
     ledger,
+    next_migration,
     random_name,
     temp_database,
     with_database,
@@ -189,11 +191,12 @@ async def test_current_schema_takes_no_lock_and_runs_no_ddl(empty_dsn: str, tmp_
 
         # Controls: with work pending the lock *is* needed, and the DDL guard works.
         pending = copy_migrations(tmp_path / "m")
-        write(pending, "0002_more.sql", "CREATE TABLE adk.more (id int);\n")
+        more = next_migration(pending, "more")
+        write(pending, more, "CREATE TABLE adk.more (id int);\n")
         with pytest.raises(MigrationError, match="migration lock"):
             await migrate(empty_dsn, directory=pending, lock_timeout=0.3)
         await guard.fetchval("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
-        with pytest.raises(MigrationError, match=r"0002_more\.sql .*DDL attempted"):
+        with pytest.raises(MigrationError, match=rf"{more} .*DDL attempted"):
             await migrate(empty_dsn, directory=pending)
     finally:
         await guard.close()
@@ -247,10 +250,11 @@ async def test_no_transaction_migration_is_applied_and_recorded(
     empty_dsn: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path / "m")
-    write(directory, "0002_events_author_index.sql", CONCURRENT_INDEX)
+    name = next_migration(directory, "events_author_index")
+    write(directory, name, CONCURRENT_INDEX)
     applied = await migrate(empty_dsn, directory=directory)
-    assert [a.label for a in applied][-1] == "0002_events_author_index"
-    assert (await ledger(empty_dsn))[-1][:2] == (2, "events_author_index")
+    assert [a.label for a in applied][-1] == name.removesuffix(".sql")
+    assert (await ledger(empty_dsn))[-1][:2] == (BUNDLED + 1, "events_author_index")
     assert await fetchval(
         empty_dsn,
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'adk.events_author_idx'::regclass",
@@ -261,20 +265,23 @@ async def test_concurrent_index_without_the_header_fails_with_a_hint(
     empty_dsn: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path / "m")
-    write(directory, "0002_idx.sql", "CREATE INDEX CONCURRENTLY i ON adk.events (author);\n")
-    with pytest.raises(MigrationError, match=r"0002_idx\.sql .*adk-pg: no-transaction"):
+    name = next_migration(directory, "idx")
+    write(directory, name, "CREATE INDEX CONCURRENTLY i ON adk.events (author);\n")
+    with pytest.raises(MigrationError, match=rf"{name} .*adk-pg: no-transaction"):
         await migrate(empty_dsn, directory=directory)
-    assert [row[0] for row in await ledger(empty_dsn)] == [1]
+    assert [row[0] for row in await ledger(empty_dsn)] == list(range(1, BUNDLED + 1))
 
 
 async def test_failed_migration_is_rolled_back_with_its_ledger_row(
     empty_dsn: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path / "m")
-    write(directory, "0002_broken.sql", "CREATE TABLE adk.half (id int);\nSELECT 1 / 0;\n")
-    with pytest.raises(MigrationError, match=r"0002_broken\.sql .*rolled back.*22012"):
+    name = next_migration(directory, "broken")
+    write(directory, name, "CREATE TABLE adk.half (id int);\nSELECT 1 / 0;\n")
+    with pytest.raises(MigrationError, match=rf"{name} .*rolled back.*22012"):
         await migrate(empty_dsn, directory=directory)
-    assert [row[0] for row in await ledger(empty_dsn)] == [1]  # 0001 committed on its own
+    # the bundled files committed each on its own
+    assert [row[0] for row in await ledger(empty_dsn)] == list(range(1, BUNDLED + 1))
     assert await fetchval(empty_dsn, "SELECT to_regclass('adk.half')") is None
 
 
@@ -294,17 +301,17 @@ async def test_edited_applied_file_is_refused(empty_dsn: str, tmp_path: Path) ->
 
 async def test_database_newer_than_the_code_is_refused(empty_dsn: str, tmp_path: Path) -> None:
     newer = copy_migrations(tmp_path / "newer")
-    write(newer, "0002_more.sql", "CREATE TABLE adk.more (id int);\n")
+    write(newer, next_migration(newer, "more"), "CREATE TABLE adk.more (id int);\n")
     await migrate(empty_dsn, directory=newer)
     older = copy_migrations(tmp_path / "older")
-    with pytest.raises(MigrationError, match=r"0002 applied .* newer than this code"):
+    with pytest.raises(MigrationError, match=rf"{BUNDLED + 1:04d} applied .* newer than this"):
         await migrate(empty_dsn, directory=older)
-    assert (await check(empty_dsn, directory=older)).unknown_versions == [2]
+    assert (await check(empty_dsn, directory=older)).unknown_versions == [BUNDLED + 1]
 
 
 async def test_ledger_hole_is_refused(empty_dsn: str, tmp_path: Path) -> None:
     directory = copy_migrations(tmp_path / "m")
-    write(directory, "0002_more.sql", "CREATE TABLE adk.more (id int);\n")
+    write(directory, next_migration(directory, "more"), "CREATE TABLE adk.more (id int);\n")
     await migrate(empty_dsn, directory=directory)
     await fetchval(empty_dsn, "DELETE FROM adk.schema_migrations WHERE version = 1")
     with pytest.raises(MigrationError, match=r"0001_initial_schema\.sql is not applied"):
@@ -353,8 +360,9 @@ async def test_role_without_ddl_rights_can_migrate_a_current_database(
         await ensure_current(role_dsn)
         # Control: the role really cannot do DDL.
         pending = copy_migrations(tmp_path / "m")
-        write(pending, "0002_more.sql", "CREATE TABLE adk.more (id int);\n")
-        with pytest.raises(MigrationError, match=r"0002_more\.sql .*42501"):
+        more = next_migration(pending, "more")
+        write(pending, more, "CREATE TABLE adk.more (id int);\n")
+        with pytest.raises(MigrationError, match=rf"{more} .*42501"):
             await migrate(role_dsn, directory=pending)
     finally:
         await drop_database(server_dsn, database)

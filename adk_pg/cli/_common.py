@@ -1,0 +1,69 @@
+"""What every database command shares: its pool, its schema check and its id filters."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from adk_pg import validate
+from adk_pg.migrate import ensure_current
+from adk_pg.pool import create_pool
+
+__all__ = ["Parents", "app_user_filters", "open_pool"]
+
+# extra_float_digits > 0 makes the server print float8 as the shortest exact decimal (PG 12+):
+# exports carry event timestamps through JSON text and must not lose a bit, whatever the
+# server's configured default.
+_SERVER_SETTINGS = {"extra_float_digits": "3", "application_name": "adk-pg cli"}
+
+
+@dataclass(frozen=True)
+class Parents:
+    """The shared argparse parents: ``--dsn`` and ``--json``."""
+
+    database: argparse.ArgumentParser
+    output: argparse.ArgumentParser
+
+
+@asynccontextmanager
+async def open_pool(dsn: str, *, check_schema: bool = True) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool for one command; by default refuse a schema that is not current.
+
+    Raises:
+        InvalidArgumentError: a bad DSN.
+        SchemaOutdatedError: migrations are pending (run ``adk-pg migrate``).
+        StorageError: the server cannot be reached.
+    """
+    # Commands run one statement at a time: one connection serves them, a second covers
+    # the export snapshot plus a concurrent count. Waiting for a connection is never
+    # expected, so no acquire timeout.
+    pool = await create_pool(
+        dsn, min_size=1, max_size=2, pool_timeout=None, server_settings=_SERVER_SETTINGS
+    )
+    try:
+        if check_schema:
+            await ensure_current(pool)
+        yield pool
+    finally:
+        await pool.close()
+
+
+def app_user_filters(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The ``--app`` / ``--user`` filters, checked like the store checks ids.
+
+    Raises:
+        InvalidArgumentError: a blank or over-long id.
+    """
+    app = None if args.app is None else validate.require_id(args.app, "--app")
+    user = None if args.user is None else validate.require_id(args.user, "--user")
+    return app, user
+
+
+def add_app_user_filters(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--app`` and ``--user`` to ``parser``."""
+    parser.add_argument("--app", metavar="APP", help=f"only {what} of this app")
+    parser.add_argument("--user", metavar="USER", help=f"only {what} of this user")

@@ -1,0 +1,246 @@
+"""``adk-pg status`` and ``adk-pg sessions list|show``: looking at what is stored."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from adk_pg import validate
+from adk_pg.cli._common import Parents, add_app_user_filters, app_user_filters, open_pool
+from adk_pg.cli._migrate import describe_status
+from adk_pg.cli._output import (
+    human_bytes,
+    iso_utc,
+    positive_int,
+    print_json,
+    print_table,
+    show_time,
+)
+from adk_pg.migrate import MigrationStatus, check
+from adk_pg.models import Event, Session
+from adk_pg.ops import OpsRepository
+from adk_pg.pool import redact_dsn
+from adk_pg.store import SessionStore
+
+__all__ = ["describe_event", "register"]
+
+EXIT_OK = 0
+EXIT_NOTHING = 1
+_TEXT_WIDTH = 200  # characters of a text or a JSON value shown per timeline line
+
+
+def register(commands: Any, parents: Parents) -> None:
+    """Add ``status`` and ``sessions`` (with ``list`` and ``show``)."""
+    status = commands.add_parser(
+        "status",
+        parents=[parents.database, parents.output],
+        help="schema version, pending migrations, counts and table sizes",
+        description="Show the schema version and pending migrations, the number of sessions, "
+        "events, users and apps, and the size of each adk table. Exit codes: 0 schema "
+        "current, 1 migrations pending (or the ledger disagrees with the files), 2 usage, "
+        "3 database error.",
+    )
+    status.set_defaults(run=_status_command)
+
+    sessions = commands.add_parser(
+        "sessions",
+        help="list sessions, or show one with its state and timeline",
+        description="List sessions, or show one session's state and timeline.",
+    )
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser(
+        "list",
+        parents=[parents.database, parents.output],
+        help="the most recently updated sessions",
+        description="List sessions, most recently updated first, with their number of events. "
+        "Exit codes: 0 listed, 1 no session matched, 2 usage, 3 database error.",
+    )
+    add_app_user_filters(listing, "sessions")
+    listing.add_argument(
+        "--limit",
+        type=positive_int,
+        default=50,
+        metavar="N",
+        help="at most N sessions (default 50)",
+    )
+    listing.set_defaults(run=_list_command, label="sessions list")
+
+    show = actions.add_parser(
+        "show",
+        parents=[parents.database, parents.output],
+        help="one session: merged state, then its timeline",
+        description="Show one session: its merged state (app: and user: keys included), then "
+        "a timeline of its events: time (UTC), author, and the text, tool call or function "
+        "response. Exit codes: 0 shown, 1 no such session, 2 usage, 3 database error.",
+    )
+    show.add_argument("app", metavar="APP")
+    show.add_argument("user", metavar="USER")
+    show.add_argument("session_id", metavar="ID")
+    show.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the newest N events (default: all; 0: none)",
+    )
+    show.set_defaults(run=_show_command, label="sessions show")
+
+
+async def _status_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg status``."""
+    async with open_pool(dsn, check_schema=False) as pool:
+        migrations = await check(pool)
+        # Version 0: the tables do not exist yet, so there is nothing to count.
+        counts = await OpsRepository(pool).status() if migrations.current_version else None
+    report: dict[str, Any] = {
+        "database": redact_dsn(dsn),
+        "schema_version": migrations.current_version,
+        "schema_current": migrations.is_current,
+        "pending_migrations": [m.label for m in migrations.pending],
+        "sessions": None if counts is None else counts.sessions,
+        "events": None if counts is None else counts.events,
+        "users": None if counts is None else counts.users,
+        "apps": None if counts is None else counts.apps,
+        "table_bytes": None if counts is None else counts.table_bytes,
+        "total_bytes": None if counts is None else sum(counts.table_bytes.values()),
+    }
+    if args.json:
+        print_json(report)
+    else:
+        rows = [("database", report["database"]), ("schema", _schema_line(migrations))]
+        rows += [("", line) for line in describe_status(migrations)[:-1]]
+        if counts is not None:
+            rows += [(name, str(report[name])) for name in ("sessions", "events", "users", "apps")]
+            parts = ", ".join(f"{k} {human_bytes(v)}" for k, v in counts.table_bytes.items())
+            rows.append(("size", f"{human_bytes(report['total_bytes'])} ({parts})"))
+        for name, value in rows:
+            print(f"{name:<10} {value}".rstrip())
+    return EXIT_OK if migrations.is_current else EXIT_NOTHING
+
+
+def _schema_line(status: MigrationStatus) -> str:
+    if status.is_current:
+        return f"version {status.current_version}, current"
+    if status.modified or status.unknown_versions:
+        return f"version {status.current_version}, does not match the migration files"
+    return (
+        f"version {status.current_version}, {len(status.pending)} pending migrations: "
+        "run `adk-pg migrate`"
+    )
+
+
+async def _list_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg sessions list``."""
+    app, user = app_user_filters(args)
+    async with open_pool(dsn) as pool:
+        found = await OpsRepository(pool).list_sessions(
+            app_name=app, user_id=user, limit=args.limit
+        )
+    if args.json:
+        print_json(
+            [
+                {
+                    "app_name": s.app_name,
+                    "user_id": s.user_id,
+                    "id": s.id,
+                    "events": s.events,
+                    "revision": s.revision,
+                    "create_time": iso_utc(s.create_time),
+                    "update_time": iso_utc(s.update_time),
+                }
+                for s in found
+            ]
+        )
+    elif found:
+        print_table(
+            ("APP", "USER", "SESSION", "EVENTS", "UPDATED (UTC)"),
+            [(s.app_name, s.user_id, s.id, str(s.events), show_time(s.update_time)) for s in found],
+            right=frozenset({3}),
+        )
+    else:
+        print("no sessions")
+    return EXIT_OK if found else EXIT_NOTHING
+
+
+async def _show_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg sessions show APP USER ID``."""
+    limit = validate.num_recent_events(args.events)
+    async with open_pool(dsn) as pool:
+        session = await SessionStore(pool).get_session(
+            app_name=args.app,
+            user_id=args.user,
+            session_id=args.session_id,
+            num_recent_events=limit,
+        )
+    if session is None:
+        if args.json:
+            print_json(None)
+        else:
+            print(f"no session {args.app} / {args.user} / {args.session_id}")
+        return EXIT_NOTHING
+    if args.json:
+        print_json(session.model_dump(mode="json", exclude_none=True))
+    else:
+        _print_session(session, limited=limit is not None)
+    return EXIT_OK
+
+
+def _print_session(session: Session, *, limited: bool) -> None:
+    print(f"session   {session.app_name} / {session.user_id} / {session.id}")
+    print(f"updated   {show_time(session.last_update_time, millis=True)} UTC")
+    print(f"revision  {session.revision}")
+    print("state" + ("" if session.state else "     (empty)"))
+    width = max((len(k) for k in session.state), default=0)
+    for key, value in session.state.items():
+        print(f"  {key:<{width}} = {_clip(_json(value))}")
+    which = f"newest {len(session.events)}" if limited else str(len(session.events))
+    print(f"events ({which})")
+    author_width = max((len(e.author) for e in session.events), default=0)
+    for event in session.events:
+        stamp = show_time(event.timestamp, millis=True)
+        lines = describe_event(event) or ["(no content)"]
+        print(f"  {stamp}  {event.author:<{author_width}}  {lines[0]}")
+        for more in lines[1:]:
+            print(f"  {'':<23}  {'':<{author_width}}  {more}")
+
+
+def describe_event(event: Event) -> list[str]:
+    """Readable lines for one event: text, tool calls and responses, errors, actions."""
+    lines: list[str] = []
+    parts = event.content.parts if event.content and event.content.parts else []
+    for part in parts:
+        if part.function_call is not None:
+            call = part.function_call
+            lines.append(f"call {call.name}({_clip(_json(call.args or {}))})")
+        elif part.function_response is not None:
+            response = part.function_response
+            lines.append(f"response {response.name} -> {_clip(_json(response.response or {}))}")
+        elif part.text is not None:
+            prefix = "(thought) " if part.thought else ""
+            lines.append(prefix + _clip(" ".join(part.text.split())))
+        elif part.inline_data is not None:
+            size = len(part.inline_data.data or b"")
+            lines.append(f"[{part.inline_data.mime_type or 'data'}, {size} bytes]")
+        elif part.file_data is not None:
+            lines.append(f"[file {part.file_data.file_uri}]")
+        else:
+            lines.append("[" + ", ".join(part.model_dump(exclude_none=True)) + "]")
+    if event.error_code or event.error_message:
+        lines.append(f"error {event.error_code or ''}: {_clip(event.error_message or '')}")
+    actions = event.actions
+    if actions.transfer_to_agent:
+        lines.append(f"transfer to {actions.transfer_to_agent}")
+    if actions.escalate:
+        lines.append("escalate")
+    if actions.state_delta:
+        lines.append(f"state {_clip(_json(actions.state_delta))}")
+    return lines
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 1] + "…"

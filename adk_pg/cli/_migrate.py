@@ -1,0 +1,85 @@
+"""``adk-pg migrate [--check] [--create-database]``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from adk_pg.cli._common import Parents
+from adk_pg.migrate import MigrationStatus, check, create_database, load_migrations, migrate
+
+__all__ = ["describe_status", "register"]
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+
+
+def register(commands: Any, parents: Parents) -> None:
+    """Add the ``migrate`` subcommand."""
+    parser = commands.add_parser(
+        "migrate",
+        parents=[parents.database],
+        help="apply the pending schema migrations",
+        description="Apply the pending migrations to schema adk. On a current schema this "
+        "only reads adk.schema_migrations. Exit codes: 0 done (or current), 1 --check found "
+        "pending or modified migrations, 2 usage, 3 database or migration error.",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="apply nothing; list pending or modified migrations and exit 1 if there are any",
+    )
+    parser.add_argument(
+        "--create-database",
+        action="store_true",
+        help="first create the database if it does not exist (via the server's postgres db)",
+    )
+    parser.set_defaults(run=_migrate_command)
+
+
+async def _migrate_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg migrate``: create the database if asked, then check or apply."""
+    if args.create_database and await create_database(dsn):
+        print(f"created database {_database_name(dsn)}")
+    if args.check:
+        status = await check(dsn)
+        for line in describe_status(status):
+            print(line)
+        return EXIT_OK if status.is_current else EXIT_CHECK_FAILED
+    applied = await migrate(dsn)
+    for migration in applied:
+        print(f"applied {migration.label} ({migration.duration_ms:.0f} ms)")
+    # migrate() returns only after the ledger matches every file, so the last file's
+    # version is the database's; no second round trip to ask.
+    print(f"schema is current (version {load_migrations()[-1].version})")
+    return EXIT_OK
+
+
+def describe_status(status: MigrationStatus) -> list[str]:
+    """What ``--check`` found, one line per migration, then a summary line."""
+    lines = [f"pending {m.label}" for m in status.pending]
+    lines += [
+        f"modified {m.path.name} (edited after it was applied; restore it)" for m in status.modified
+    ]
+    lines += [
+        f"unknown {v:04d} (applied, but this adk-pg has no such migration file)"
+        for v in status.unknown_versions
+    ]
+    if status.is_current:
+        lines.append(f"schema is current (version {status.current_version})")
+    elif status.modified or status.unknown_versions:
+        lines.append(
+            f"schema does not match the migration files (version {status.current_version})"
+        )
+    else:
+        lines.append(
+            f"schema is behind (version {status.current_version}, {len(status.pending)} "
+            "pending): run `make migrate` (or `adk-pg migrate`)"
+        )
+    return lines
+
+
+def _database_name(dsn: str) -> str:
+    """The database a DSN names (for messages)."""
+    return unquote(urlsplit(dsn).path.lstrip("/"))

@@ -1,0 +1,165 @@
+"""Output for the command line: tables, JSON, times, sizes, durations and the progress bar.
+
+Nothing here talks to the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
+
+__all__ = [
+    "TerminalProgress",
+    "human_bytes",
+    "iso_utc",
+    "parse_duration",
+    "positive_int",
+    "print_json",
+    "print_table",
+    "show_time",
+]
+
+_DURATION_PART = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or a sum such as ``1d12h``.
+
+    Raises:
+        argparse.ArgumentTypeError: not such a duration, or zero.
+    """
+    cleaned = text.strip().lower()
+    parts = _DURATION_PART.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: use a number and a unit (s, m, h, d, w), e.g. 30d, "
+            "12h, 90m or 1d12h"
+        )
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: it must be positive")
+    return timedelta(seconds=seconds)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer from 1 to 10,000.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 10000, got {text!r}")
+    return value
+
+
+def iso_utc(value: datetime) -> str:
+    """``2025-01-31T12:00:00.123456Z``: exact, for JSON output."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def show_time(value: datetime | float, *, millis: bool = False) -> str:
+    """``2025-01-31 12:00:00`` (UTC), or with ``.123`` milliseconds: for tables."""
+    if not isinstance(value, datetime):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    text = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if millis else text[:-7]
+
+
+def human_bytes(size: int) -> str:
+    """``8.0 kB``, ``1.2 MB``: powers of 1024, as psql's pg_size_pretty."""
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def print_json(value: Any, stream: TextIO | None = None) -> None:
+    """Pretty JSON, non-ASCII kept, on stdout (or ``stream``)."""
+    print(json.dumps(value, indent=2, ensure_ascii=False), file=stream or sys.stdout)
+
+
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: frozenset[int] = frozenset()
+) -> None:
+    """A plain aligned table; columns whose index is in ``right`` are right-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    print(line(headers))
+    for row in rows:
+        print(line(row))
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    _WIDTH = 30
+    _INTERVAL = 0.1  # seconds between redraws: drawing must not slow the work down
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._enabled = self._stream.isatty()
+        self._label = label
+        self._total: int | None = None
+        self._unit = ""
+        self._done = 0
+        self._drawn_at = 0.0
+        self._visible = False
+
+    def start(self, total: int | None, unit: str) -> None:
+        """Begin counting towards ``total`` ``unit`` (None: unknown)."""
+        self._total, self._unit, self._done = total, unit, 0
+        self._draw(force=True)
+
+    def advance(self, amount: int) -> None:
+        """Count ``amount`` more."""
+        self._done += amount
+        self._draw()
+
+    def finish(self) -> None:
+        """Draw the final state and end the line."""
+        if self._visible:
+            self._draw(force=True)
+            self._stream.write("\n")
+            self._stream.flush()
+            self._visible = False
+
+    def _amount(self, value: int) -> str:
+        return human_bytes(value) if self._unit == "bytes" else f"{value} {self._unit}"
+
+    def _draw(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._enabled or (not force and now - self._drawn_at < self._INTERVAL):
+            return
+        self._drawn_at = now
+        if self._total:
+            share = min(self._done / self._total, 1.0)
+            filled = int(share * self._WIDTH)
+            bar = "#" * filled + "." * (self._WIDTH - filled)
+            text = f"{self._label} [{bar}] {share:4.0%} {self._amount(self._done)}"
+        else:
+            text = f"{self._label} {self._amount(self._done)}"
+        self._stream.write("\r" + text + "\x1b[K")
+        self._stream.flush()
+        self._visible = True

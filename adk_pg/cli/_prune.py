@@ -1,0 +1,105 @@
+"""``adk-pg prune --older-than 30d``: delete sessions nobody has touched for a while."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from adk_pg.cli._common import Parents, open_pool
+from adk_pg.cli._output import (
+    TerminalProgress,
+    iso_utc,
+    parse_duration,
+    positive_int,
+    print_json,
+    show_time,
+)
+from adk_pg.ops import OpsRepository
+from adk_pg.validate import require_id
+
+__all__ = ["register"]
+
+EXIT_OK = 0
+EXIT_WOULD_DELETE = 1
+
+
+def register(commands: Any, parents: Parents) -> None:
+    """Add ``prune``."""
+    parser = commands.add_parser(
+        "prune",
+        parents=[parents.database, parents.output],
+        help="delete sessions not updated for a while, in small batches",
+        description="Delete the sessions (and, by cascade, their events) not updated for "
+        "--older-than, in batches of --batch-size sessions, each its own short transaction "
+        "that skips sessions in use; app and user state stay. Exit codes: 0 done (or "
+        "nothing to delete), 1 --dry-run found sessions to delete, 2 usage, 3 database "
+        "error (batches before it stay deleted).",
+    )
+    parser.add_argument(
+        "--older-than",
+        required=True,
+        type=parse_duration,
+        metavar="AGE",
+        help="the age, e.g. 30d, 12h, 90m, 2w or 1d12h",
+    )
+    parser.add_argument("--app", metavar="APP", help="only sessions of this app")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="delete nothing; count what would go"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=500,
+        metavar="N",
+        help="sessions per delete statement (default 500)",
+    )
+    parser.set_defaults(run=_prune_command)
+
+
+async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg prune``."""
+    app = None if args.app is None else require_id(args.app, "--app")
+    async with open_pool(dsn) as pool:
+        ops = OpsRepository(pool)
+        # The server's clock decides what is old, the same clock that wrote update_time.
+        plan = await ops.plan_prune(
+            older_than_seconds=args.older_than.total_seconds(), app_name=app
+        )
+        sessions = events = batches = 0
+        if not args.dry_run and plan.sessions:
+            progress = TerminalProgress("prune")
+            progress.start(plan.sessions, "sessions")
+            try:
+                for app_name in [app] if app is not None else await ops.list_apps():
+                    while True:
+                        deleted, gone = await ops.prune_batch(
+                            app_name=app_name, cutoff=plan.cutoff, batch_size=args.batch_size
+                        )
+                        if not deleted:
+                            break
+                        sessions, events, batches = sessions + deleted, events + gone, batches + 1
+                        progress.advance(deleted)
+            finally:
+                progress.finish()
+    if args.dry_run:
+        sessions, events = plan.sessions, plan.events
+    if args.json:
+        print_json(
+            {
+                "dry_run": args.dry_run,
+                "cutoff": iso_utc(plan.cutoff),
+                "app_name": app,
+                "sessions": sessions,
+                "events": events,
+                "batches": batches,
+            }
+        )
+    else:
+        verb = "would delete" if args.dry_run else "deleted"
+        where = f" of app {app}" if app is not None else ""
+        tail = "" if args.dry_run else f" in {batches} batch" + ("" if batches == 1 else "es")
+        print(
+            f"{verb} {sessions} sessions ({events} events){where} not updated since "
+            f"{show_time(plan.cutoff)} UTC{tail}"
+        )
+    return EXIT_WOULD_DELETE if args.dry_run and plan.sessions else EXIT_OK

@@ -1,0 +1,173 @@
+"""``adk-pg export``, ``import`` and ``import-adk``: moving sessions in and out."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from adk_pg.cli._common import Parents, add_app_user_filters, app_user_filters, open_pool
+from adk_pg.cli._output import TerminalProgress, print_json
+from adk_pg.migrate import load_migrations
+from adk_pg.ops import OpsRepository
+from adk_pg.transfer import ExportReport, ImportReport, export_jsonl, import_jsonl
+
+__all__ = ["register"]
+
+EXIT_OK = 0
+
+
+def register(commands: Any, parents: Parents) -> None:
+    """Add ``export``, ``import`` and ``import-adk``."""
+    export = commands.add_parser(
+        "export",
+        parents=[parents.database, parents.output],
+        help="write sessions, events and state as JSON Lines",
+        description="Write sessions with their events, then app and user state, as JSON Lines "
+        "(format adk-pg-export version 1: a header line, one line per session, one per app "
+        "or user state, an end line), to stdout or --output. Read in one consistent "
+        "snapshot. The summary goes to stderr when the data goes to stdout. Exit codes: "
+        "0 written, 2 usage, 3 database error.",
+    )
+    add_app_user_filters(export, "sessions and state")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    export.set_defaults(run=_export_command)
+
+    restore = commands.add_parser(
+        "import",
+        parents=[parents.database, parents.output],
+        help="load a file written by export (idempotent)",
+        description="Load an adk-pg export. Each session is imported atomically with its "
+        "events; sessions, app states and user states that already exist are skipped, never "
+        "changed, so importing a file twice changes nothing. Exit codes: 0 imported, 2 usage "
+        "or a malformed or truncated file (lines before the bad one are imported), 3 "
+        "database error.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the export file, or - for stdin")
+    restore.set_defaults(run=_import_command)
+
+    legacy = commands.add_parser(
+        "import-adk",
+        parents=[parents.database, parents.output],
+        help="copy the tables of ADK's DatabaseSessionService into adk-pg",
+        description="Copy the sessions, events, app and user state of ADK's "
+        "DatabaseSessionService (schema v1 with JSON events, or v0 with pickled actions, "
+        "read by a restricted unpickler) into adk-pg, keeping every timestamp. The source "
+        "may be the same database (tables in --schema next to schema adk) or another one; "
+        "it is only read. Existing sessions are skipped. Exit codes: 0 imported, 2 usage, "
+        "3 database error or a refused row (named in the message).",
+    )
+    legacy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="DSN",
+        help="the database ADK's DatabaseSessionService wrote (postgresql[+asyncpg]://...)",
+    )
+    legacy.add_argument(
+        "--schema",
+        default="public",
+        help="the schema holding ADK's tables (default: public)",
+    )
+    legacy.set_defaults(run=_import_adk_command)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _input(path: str) -> Iterator[tuple[TextIO, int | None]]:
+    # Plain blocking reads: the command has one task, so nothing else waits on the loop.
+    if path == "-":
+        yield sys.stdin, None
+        return
+    # newline="\n": JSON text cannot hold a raw CR or LF, so only LF ends a line.
+    with open(path, encoding="utf-8", newline="\n") as handle:
+        yield handle, os.fstat(handle.fileno()).st_size
+
+
+async def _export_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg export``."""
+    app, user = app_user_filters(args)
+    async with open_pool(dsn) as pool:
+        ops = OpsRepository(pool)
+        with _output(args.output) as out:
+            async with ops.snapshot() as snapshot:
+                report = await export_jsonl(
+                    snapshot,
+                    out,
+                    app_name=app,
+                    user_id=user,
+                    schema_version=load_migrations()[-1].version,
+                    progress=TerminalProgress("export"),
+                )
+            out.flush()
+    summary = sys.stderr if args.output is None else sys.stdout
+    if args.json:
+        print_json(vars(report), summary)
+    else:
+        print(_describe_export(report), file=summary)
+    return EXIT_OK
+
+
+def _describe_export(report: ExportReport) -> str:
+    return (
+        f"exported {report.sessions} sessions ({report.events} events), "
+        f"{report.app_states} app states, {report.user_states} user states"
+    )
+
+
+async def _import_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg import FILE``."""
+    async with open_pool(dsn) as pool:
+        ops = OpsRepository(pool)
+        progress = TerminalProgress("import")
+        with _input(args.file) as (handle, size):
+            report = await import_jsonl(ops, handle, total_bytes=size, progress=progress)
+    _print_import(report, args.json)
+    return EXIT_OK
+
+
+async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg import-adk --from DSN``."""
+    # Imported here: it needs google-adk (the adk extra); the other commands do not.
+    from adk_pg.legacy import import_adk
+
+    async with open_pool(dsn) as pool:
+        report = await import_adk(
+            OpsRepository(pool),
+            args.source,
+            schema=args.schema,
+            progress=TerminalProgress("import-adk"),
+        )
+    if args.json:
+        print_json(vars(report))
+    else:
+        print(f"read ADK schema v{report.schema_version} tables in schema {args.schema}")
+        _print_import(report, False)
+    return EXIT_OK
+
+
+def _print_import(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    print(
+        f"imported {report.sessions_imported} sessions ({report.events_imported} events), "
+        f"{report.app_states_imported} app states, {report.user_states_imported} user states"
+    )
+    skipped = (report.sessions_skipped, report.app_states_skipped, report.user_states_skipped)
+    if any(skipped):
+        print(
+            f"skipped (already present) {skipped[0]} sessions, {skipped[1]} app states, "
+            f"{skipped[2]} user states"
+        )

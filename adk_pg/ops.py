@@ -1,0 +1,306 @@
+"""The operations repository: the queries behind status, sessions, export, import and prune.
+
+Its callers (the command line, :mod:`adk_pg.transfer`, :mod:`adk_pg.legacy`) check the
+arguments; each method runs one statement from ``sql/`` inside the error translator and maps
+the row. An export reads through :meth:`OpsRepository.snapshot`, one REPEATABLE READ read-only
+transaction, so the file is a consistent picture of the database even while agents write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from adk_pg.errors import translate_errors
+from adk_pg.queries import QUERIES
+
+__all__ = [
+    "ExportedSession",
+    "OpsRepository",
+    "PrunePlan",
+    "SessionSummary",
+    "Snapshot",
+    "StatusCounts",
+]
+
+# Export pages: small enough that a page of long sessions stays a few MB in memory.
+EXPORT_PAGE_SIZE = 100
+# Rows fetched per round trip when streaming app and user states through a cursor.
+_CURSOR_PREFETCH = 500
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Row counts and table sizes (bytes, with indexes and TOAST) of schema ``adk``."""
+
+    sessions: int
+    events: int
+    users: int
+    apps: int
+    table_bytes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of ``sessions list``: a session's keys, times and number of events."""
+
+    app_name: str
+    user_id: str
+    id: str
+    revision: int
+    events: int
+    create_time: datetime
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class ExportedSession:
+    """One session as an export line (JSON text, no newline) and its number of events."""
+
+    app_name: str
+    user_id: str
+    id: str
+    event_count: int
+    line: str
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    """What ``prune`` would delete: sessions not updated since ``cutoff``, and their events."""
+
+    cutoff: datetime
+    sessions: int
+    events: int
+
+
+class Snapshot:
+    """Reads for an export, all on one connection inside one read-only snapshot."""
+
+    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+        self._conn = conn
+
+    async def count_export(self, app_name: str | None, user_id: str | None) -> tuple[int, int]:
+        """How many sessions and events an export with these filters writes.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with translate_errors("count the sessions to export"):
+            row = await self._conn.fetchrow(QUERIES.count_export.sql, app_name, user_id)
+        assert row is not None  # no FROM at the top: always one row
+        return int(row["sessions"]), int(row["events"])
+
+    async def sessions(
+        self, app_name: str | None, user_id: str | None, page_size: int = EXPORT_PAGE_SIZE
+    ) -> AsyncIterator[ExportedSession]:
+        """Every matching session as an export line, in (app, user, id) order, page by page.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        after = ("", "", "")
+        while True:
+            with translate_errors("export sessions"):
+                rows = await self._conn.fetch(
+                    QUERIES.export_sessions.sql, app_name, user_id, *after, page_size
+                )
+            for row in rows:
+                yield ExportedSession(
+                    app_name=row["app_name"],
+                    user_id=row["user_id"],
+                    id=row["id"],
+                    event_count=int(row["event_count"]),
+                    line=row["line"],
+                )
+            if len(rows) < page_size:
+                return
+            last = rows[-1]
+            after = (last["app_name"], last["user_id"], last["id"])
+
+    async def app_state_lines(
+        self, app_name: str | None, user_id: str | None
+    ) -> AsyncIterator[str]:
+        """The matching app states as export lines.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        async for line in self._stream(QUERIES.export_app_states.sql, app_name, user_id):
+            yield line
+
+    async def user_state_lines(
+        self, app_name: str | None, user_id: str | None
+    ) -> AsyncIterator[str]:
+        """The matching user states as export lines.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        async for line in self._stream(QUERIES.export_user_states.sql, app_name, user_id):
+            yield line
+
+    async def _stream(self, sql: str, *args: Any) -> AsyncIterator[str]:
+        with translate_errors("export states"):
+            # A server-side cursor: millions of user states never sit in memory at once.
+            async for row in self._conn.cursor(sql, *args, prefetch=_CURSOR_PREFETCH):
+                yield row["line"]
+
+
+class OpsRepository:
+    """Operator queries on a pool the caller owns (and closes)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The asyncpg pool the repository runs on."""
+        return self._pool
+
+    async def _fetchrow(self, action: str, sql: str, *args: Any) -> asyncpg.Record:
+        with translate_errors(action):
+            async with self._pool.acquire() as conn:
+                row = await conn.fetchrow(sql, *args)
+        assert row is not None  # every caller's query returns exactly one row
+        return row
+
+    async def status(self) -> StatusCounts:
+        """Counts of sessions, events, users and apps, and the size of each table.
+
+        Raises:
+            SchemaOutdatedError: the adk tables do not exist.
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow("read the status", QUERIES.get_status.sql)
+        tables = ("sessions", "events", "app_states", "user_states", "schema_migrations")
+        return StatusCounts(
+            sessions=row["sessions"],
+            events=row["events"],
+            users=row["users"],
+            apps=row["apps"],
+            table_bytes={name: int(row[f"{name}_bytes"]) for name in tables},
+        )
+
+    async def list_sessions(
+        self, *, app_name: str | None, user_id: str | None, limit: int
+    ) -> list[SessionSummary]:
+        """The ``limit`` most recently updated sessions matching the filters.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with translate_errors("list sessions"):
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(
+                    QUERIES.list_session_summaries.sql, app_name, user_id, limit
+                )
+        return [
+            SessionSummary(
+                app_name=r["app_name"],
+                user_id=r["user_id"],
+                id=r["id"],
+                revision=r["revision"],
+                events=r["events"],
+                create_time=r["create_time"],
+                update_time=r["update_time"],
+            )
+            for r in rows
+        ]
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """A consistent read-only view for an export (REPEATABLE READ, one connection).
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with translate_errors("open a snapshot"):
+            conn = await self._pool.acquire()
+        try:
+            with translate_errors("open a snapshot"):
+                transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+                await transaction.start()
+            try:
+                yield Snapshot(conn)
+            finally:
+                # Read-only: ending it either way writes nothing.
+                with translate_errors("close the snapshot"):
+                    await transaction.rollback()
+        finally:
+            await self._pool.release(conn)
+
+    async def import_session(self, line: str) -> tuple[bool, int]:
+        """Insert one session line with its events, unless the session exists.
+
+        Returns (imported, events written). One statement: all of it or nothing.
+
+        Raises:
+            StorageError: the database refused the line (e.g. a NUL in text) or failed.
+        """
+        row = await self._fetchrow("import a session", QUERIES.import_session.sql, line)
+        return bool(row["imported"]), int(row["events"])
+
+    async def import_app_state(self, line: str) -> bool:
+        """Insert one app-state line unless the app has state; return whether it did.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow("import an app state", QUERIES.import_app_state.sql, line)
+        return bool(row["imported"])
+
+    async def import_user_state(self, line: str) -> bool:
+        """Insert one user-state line unless the user has state; return whether it did.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow("import a user state", QUERIES.import_user_state.sql, line)
+        return bool(row["imported"])
+
+    async def plan_prune(self, *, older_than_seconds: float, app_name: str | None) -> PrunePlan:
+        """The cutoff (server time minus the age) and how much is older than it.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow(
+            "plan the prune", QUERIES.plan_prune.sql, older_than_seconds, app_name
+        )
+        return PrunePlan(cutoff=row["cutoff"], sessions=row["sessions"], events=row["events"])
+
+    async def list_apps(self) -> list[str]:
+        """Every app name that has sessions, in order.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with translate_errors("list apps"):
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(QUERIES.list_apps.sql)
+        return [r["app_name"] for r in rows]
+
+    async def prune_batch(
+        self, *, app_name: str, cutoff: datetime, batch_size: int
+    ) -> tuple[int, int]:
+        """Delete up to ``batch_size`` of the app's sessions older than ``cutoff``.
+
+        Its own short transaction; returns (sessions, events) deleted.
+
+        Raises:
+            StorageError: the database failed; this batch deleted nothing.
+        """
+        row = await self._fetchrow(
+            f"prune sessions of app {app_name!r}",
+            QUERIES.prune_sessions.sql,
+            app_name,
+            cutoff,
+            batch_size,
+        )
+        return int(row["sessions"]), int(row["events"])

@@ -1,0 +1,51 @@
+-- name: export_sessions
+-- One page of sessions as export lines, in (app_name, user_id, id) order after the keyset
+-- position ($3, $4, $5) (the first page passes '', '', ''). Each line is a one-line JSON
+-- object: type, app_name, user_id, id, revision, create_time and update_time (UTC,
+-- microseconds, 'Z'), state (session scope) and events -- each event as ADK's Event JSON
+-- (snake_case, no null branch/content), oldest first. Floats print exactly: the caller's
+-- connection keeps extra_float_digits > 0.
+-- $1 app_name text (NULL = every app)
+-- $2 user_id text (NULL = every user)
+-- $3 after_app_name text
+-- $4 after_user_id text
+-- $5 after_id text
+-- $6 page_size integer
+-- returns: rows (app_name, user_id, id, event_count, line)
+SELECT s.app_name,
+       s.user_id,
+       s.id,
+       ev.event_count,
+       json_build_object(
+           'type', 'session',
+           'app_name', s.app_name,
+           'user_id', s.user_id,
+           'id', s.id,
+           'revision', s.revision,
+           'create_time',
+           to_char(s.create_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'update_time',
+           to_char(s.update_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'state', s.state,
+           'events', ev.events)::text AS line
+FROM adk.sessions AS s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS event_count,
+           coalesce(jsonb_agg(
+               e.extra
+               || jsonb_build_object('id', e.id, 'invocation_id', e.invocation_id,
+                                     'author', e.author, 'timestamp', e."timestamp",
+                                     'actions', e.actions)
+               || CASE WHEN e.branch IS NULL THEN '{}'::jsonb
+                       ELSE jsonb_build_object('branch', e.branch) END
+               || CASE WHEN e.content IS NULL THEN '{}'::jsonb
+                       ELSE jsonb_build_object('content', e.content) END
+               ORDER BY e."timestamp", e.id), '[]'::jsonb) AS events
+    FROM adk.events AS e
+    WHERE e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
+) AS ev
+WHERE ($1::text IS NULL OR s.app_name = $1::text)
+  AND ($2::text IS NULL OR s.user_id = $2::text)
+  AND (s.app_name, s.user_id, s.id) > ($3::text, $4::text, $5::text)
+ORDER BY s.app_name, s.user_id, s.id
+LIMIT $6::integer;

@@ -1,0 +1,116 @@
+"""``adk-pg prune``: old sessions go in small batches, live ones stay; by real commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from _cli import adk_pg, run_main
+
+from adk_pg import Event
+from adk_pg.cli._output import parse_duration
+from adk_pg.store import SessionStore
+
+DAY = 86_400.0
+
+
+async def make(store: SessionStore, app: str, session_id: str, age_days: float) -> None:
+    """A session with app/user state and two events, last updated ``age_days`` ago."""
+    await store.create_session(
+        app_name=app, user_id="u", session_id=session_id, state={"app:a": 1, "user:b": 2}
+    )
+    stamp = time.time() - age_days * DAY
+    for n in range(2):
+        await store.append_event(
+            app_name=app,
+            user_id="u",
+            session_id=session_id,
+            event=Event(author="user", timestamp=stamp + n),
+            expected_revision=n,
+        )
+
+
+async def ids(admin: asyncpg.Connection) -> list[str]:
+    return [r["id"] for r in await admin.fetch("SELECT id FROM adk.sessions ORDER BY id")]
+
+
+async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
+    store: SessionStore, db: str, admin: asyncpg.Connection
+) -> None:
+    for n in range(5):
+        await make(store, "a", f"a-old{n}", 40)
+    await make(store, "a", "a-new", 1)
+    await make(store, "b", "b-old", 31)
+    await make(store, "b", "b-new", 29)
+
+    dry = await adk_pg("prune", "--dsn", db, "--older-than", "30d", "--dry-run")
+    dry_b = await run_main(
+        "prune", "--dsn", db, "--older-than", "720h", "--dry-run", "--app", "b", "--json"
+    )
+    assert dry.code == 1, dry
+    assert dry.out.startswith("would delete 6 sessions (12 events) not updated since ")
+    report = json.loads(dry_b.out)
+    assert (report["dry_run"], report["sessions"], report["events"]) == (True, 1, 2)
+    assert len(await ids(admin)) == 8
+
+    # A session another transaction holds is skipped, never waited for.
+    holder = await asyncpg.connect(db)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM adk.sessions WHERE id = 'a-old4' FOR UPDATE")
+            pruned = await run_main(
+                "prune", "--dsn", db, "--older-than", "30d", "--app", "a", "--batch-size", "2"
+            )
+    finally:
+        await holder.close()
+    assert pruned.code == 0, pruned
+    assert pruned.out.startswith("deleted 4 sessions (8 events) of app a not updated since ")
+    assert pruned.out.rstrip().endswith("UTC in 2 batches")
+    assert await ids(admin) == ["a-new", "a-old4", "b-new", "b-old"]
+
+    everything = await adk_pg("prune", "--dsn", db, "--older-than", "30d", "--json")
+    assert everything.code == 0, everything
+    report = json.loads(everything.out)
+    assert (report["dry_run"], report["sessions"], report["events"]) == (False, 2, 4)
+    assert report["cutoff"].endswith("Z")
+    assert await ids(admin) == ["a-new", "b-new"]
+    # Their events went by cascade; app and user state stay.
+    assert await admin.fetchval("SELECT count(*) FROM adk.events") == 4
+    assert await admin.fetchval("SELECT count(*) FROM adk.app_states") == 2
+    assert await admin.fetchval("SELECT count(*) FROM adk.user_states") == 2
+
+    nothing = await run_main("prune", "--dsn", db, "--older-than", "5w")
+    nothing_dry = await run_main("prune", "--dsn", db, "--older-than", "1000h", "--dry-run")
+    bad = await run_main("prune", "--dsn", db, "--older-than", "30 days")
+    assert nothing.code == 0, nothing
+    assert nothing.out.startswith("deleted 0 sessions (0 events)")
+    assert "in 0 batches" in nothing.out
+    assert nothing_dry.code == 0, nothing_dry
+    assert bad.code == 2
+    assert "invalid duration '30 days'" in bad.err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30d", 30 * DAY),
+        ("12h", 43_200),
+        ("90m", 5_400),
+        ("45s", 45),
+        ("2w", 14 * DAY),
+        ("1d12h", 1.5 * DAY),
+        ("1D", DAY),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "30", "d", "30x", "0d", "-1d", "1.5d", "30 d", "d30"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="invalid duration"):
+        parse_duration(text)

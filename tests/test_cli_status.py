@@ -1,0 +1,89 @@
+"""``adk-pg status`` and the ``--help`` of every command, run as real commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _cli import adk_pg, fill, run_main
+from _dbutil import temp_database
+
+from adk_pg.cli import build_parser, main
+from adk_pg.migrate import load_migrations
+from adk_pg.store import SessionStore
+
+LABELS = [m.label for m in load_migrations()]
+COMMANDS = [
+    ["migrate"],
+    ["status"],
+    ["sessions"],
+    ["sessions", "list"],
+    ["sessions", "show"],
+    ["export"],
+    ["import"],
+    ["import-adk"],
+    ["prune"],
+]
+
+
+async def test_status_counts_everything(store: SessionStore, db: str) -> None:
+    await fill(store)
+    human = await adk_pg("status", "--dsn", db)
+    as_json = await run_main("status", "--dsn", db, "--json")
+    assert human.code == 0, human
+    lines = dict(line.split(None, 1) for line in human.out.splitlines())
+    assert lines["schema"] == f"version {len(LABELS)}, current"
+    assert (lines["sessions"], lines["events"], lines["users"], lines["apps"]) == (
+        "3",
+        "5",
+        "3",
+        "2",
+    )
+    assert "events" in lines["size"]
+    assert "kB" in lines["size"]
+    report = json.loads(as_json.out)
+    assert as_json.code == 0, as_json
+    assert report["schema_version"] == len(LABELS)
+    assert report["schema_current"] is True
+    assert report["pending_migrations"] == []
+    assert (report["sessions"], report["events"], report["users"], report["apps"]) == (3, 5, 3, 2)
+    assert set(report["table_bytes"]) == {
+        "sessions",
+        "events",
+        "app_states",
+        "user_states",
+        "schema_migrations",
+    }
+    assert report["total_bytes"] == sum(report["table_bytes"].values()) > 0
+
+
+async def test_status_of_an_unmigrated_database_exits_1(server_dsn: str) -> None:
+    secret = "Pw-n0t-shown"
+    async with temp_database(server_dsn) as empty:
+        with_password = empty.replace("postgres@", f"postgres:{secret}@", 1)
+        human = await run_main("status", "--dsn", with_password)
+        as_json = await adk_pg("status", "--json", env={"ADK_PG_DSN": empty})
+    assert human.code == 1, human
+    assert secret not in human.out + human.err
+    assert "version 0, 2 pending migrations: run `adk-pg migrate`" in human.out
+    assert [f"pending {label}" for label in LABELS] == [
+        line.split(None, 0)[0].strip() for line in human.out.splitlines()[2:]
+    ]
+    assert "sessions" not in human.out
+    report = json.loads(as_json.out)
+    assert as_json.code == 1
+    assert report["pending_migrations"] == LABELS
+    assert report["sessions"] is None
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: adk-pg {' '.join(command)}"), out
+        assert "Exit codes" in " ".join(out.split()) or command == ["sessions"], out
+    help_text = build_parser().format_help()
+    for name in ("migrate", "status", "sessions", "export", "import", "import-adk", "prune"):
+        assert name in help_text

@@ -7,6 +7,7 @@ by a newer ADK survives a round trip. Nothing here talks to the database.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,7 @@ class Event(BaseModel):
     invocation_id: str = ""
     author: str = ""
     branch: str | None = None
-    timestamp: float = 0.0
+    timestamp: float = Field(default_factory=time.time)  # as ADK: now, in epoch seconds
     content: types.Content | None = None
     actions: EventActions = Field(default_factory=EventActions)
     long_running_tool_ids: set[str] | None = None

@@ -2,7 +2,7 @@
 
 Every rejection is an :class:`InvalidArgumentError` (a ``ValueError``) naming the argument,
 raised before any SQL, with the four tables unchanged; "not found" and "stale" keep their own
-classes. docs/guarantees.md has the table of input -> outcome -> test.
+classes. The README's Guarantees section has the table of input -> outcome -> test.
 """
 
 from __future__ import annotations

@@ -92,8 +92,8 @@ async def test_the_views_and_their_columns_are_documented(admin: asyncpg.Connect
 
 
 def doc_queries() -> list[str]:
-    """Every ```sql block of docs/psql.md, split into statements."""
-    text = (REPO_ROOT / "docs" / "psql.md").read_text()
+    """Every ```sql block of the README (its psql guide), split into statements."""
+    text = (REPO_ROOT / "README.md").read_text()
     blocks = re.findall(r"```sql\n(.*?)```", text, re.DOTALL)
     return [s.strip() for block in blocks for s in block.split(";") if s.strip()]
 

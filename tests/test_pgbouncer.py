@@ -138,7 +138,7 @@ async def test_migrate_and_the_adk_service_through_transaction_pooling(
 ) -> None:
     url = bouncer.dsn("tight", "prepared_statement_cache_size=0")
     # A current schema is only read (no advisory lock, no DDL), which transaction pooling
-    # allows. Applying migrations must go to the server directly (see the README's PgBouncer section).
+    # allows. Migrations must be applied on the server directly (the README's PgBouncer notes).
     assert await migrate(url) == []
     async with PostgresSessionService(url, min_size=1, max_size=CLIENT_MAX) as service:
         session = await service.create_session(app_name=APP, user_id=USER, state={"n": 0})

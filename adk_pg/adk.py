@@ -111,6 +111,7 @@ class PostgresSessionService(BaseSessionService):
         self._given_pool = pool
         self._migrate = migrate
         self._store: SessionStore | None = None
+        self._closed = False
         self._opening = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -120,6 +121,11 @@ class PostgresSessionService(BaseSessionService):
     async def _open(self) -> SessionStore:
         if self._store is not None:
             return self._store
+        if self._closed:
+            # Reopening silently would leak a pool nobody closes.
+            raise errors.StorageError(
+                "PostgresSessionService is closed", sqlstate=None, retryable=False
+            )
         async with self._opening:
             if self._store is None:
                 if self._given_pool is not None:
@@ -255,13 +261,15 @@ class PostgresSessionService(BaseSessionService):
             raise StaleSessionError(str(exc)) from exc
         except errors.SessionNotFoundError as exc:
             raise SessionNotFoundError(str(exc)) from exc
-        # This call wrote the event, or an earlier attempt did (a retry after a lost reply) and
-        # nothing was written since: either way the session object now matches storage.
+        if not result.written and any(stored.id == event.id for stored in session.events):
+            # A re-delivery of an event this session object already holds: applying it again
+            # would duplicate it, and the marker stays, so a stale copy stays stale.
+            return event
         if result.written or result.revision == expected + 1:
+            # This call wrote it, or an earlier attempt did (a retry after a lost reply) and
+            # nothing else was written since: the session object now matches storage.
             session.last_update_time = result.last_update_time
             session._storage_update_marker = str(result.revision)
-        elif any(stored.id == event.id for stored in session.events):
-            return event  # this session already holds it: applying it twice would be wrong
         # Else an earlier attempt stored it and others wrote since: the session shows the
         # event but keeps its old marker, so its next append raises StaleSessionError.
         return self._commit_event_to_session(session, event)
@@ -270,7 +278,8 @@ class PostgresSessionService(BaseSessionService):
         """Nothing to flush: every call is committed when it returns."""
 
     async def close(self) -> None:
-        """Close the pool if this service created it."""
+        """Close the pool if this service created it; later calls raise StorageError."""
+        self._closed = True
         if self._store is not None:
             await self._store.close()
             self._store = None

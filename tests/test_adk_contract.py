@@ -36,6 +36,7 @@ from google.adk.sessions.base_session_service import GetSessionConfig, ListSessi
 from google.genai import types
 
 from adk_pg.adk import PostgresSessionService
+from adk_pg.errors import StorageError
 
 KINDS = ("memory", "database", "adkpg")
 # Services whose storage outlives the instance: two instances can share one session.
@@ -620,6 +621,37 @@ async def test_retry_after_others_wrote_leaves_the_copy_stale(backend: Backend) 
     assert (await stored_ids(svc, "s"))[:2] == [event.id, other.id]
 
 
+async def test_redelivery_to_a_copy_that_holds_the_event_keeps_it_stale(
+    backend: Backend,
+) -> None:
+    """A copy that already holds an event, re-sending it after another writer, stays stale.
+
+    The re-sent event is not applied twice, and the copy's next write is refused, so it can
+    never overwrite the other writer's state. InMemorySessionService has no stale detection;
+    DatabaseSessionService refuses the re-delivery itself (stale, checked before the INSERT).
+    """
+    svc = backend.service
+    await svc.create_session(app_name=APP, user_id=USER, session_id="s")
+    holder = await load(svc, "s")
+    event = make_event(BASE_TS, delta={"k": 1})
+    await svc.append_event(holder, event)
+    other = await load(svc, "s")
+    await svc.append_event(other, make_event(BASE_TS + 1, delta={"k": 2}))
+    if backend.kind == "database":
+        with pytest.raises(StaleSessionError):
+            await svc.append_event(holder, event.model_copy(deep=True))
+    else:
+        await svc.append_event(holder, event.model_copy(deep=True))
+        assert [e.id for e in holder.events] == [event.id]
+        if DETECTS_STALE[backend.kind]:
+            with pytest.raises(StaleSessionError):
+                await svc.append_event(holder, make_event(BASE_TS + 2, delta={"k": 3}))
+            assert (await load(svc, "s")).state == {"k": 2}
+    stored = await stored_ids(svc, "s")
+    assert stored[0] == event.id
+    assert stored.count(event.id) == 1
+
+
 # ---- concurrent writers ---------------------------------------------------------------------
 
 
@@ -704,3 +736,14 @@ async def test_postgres_service_validates_each_event_once(
         await service.list_sessions(app_name=APP)
         await load(service, "s", config=GetSessionConfig(num_recent_events=2))
         assert validations == 2
+
+
+async def test_a_closed_service_refuses_calls_instead_of_reopening(db: str) -> None:
+    """After close(), calls raise StorageError (not retryable): no pool is silently reopened."""
+    service = PostgresSessionService(db, min_size=0)
+    await service.create_session(app_name=APP, user_id=USER, session_id="s")
+    await service.close()
+    with pytest.raises(StorageError, match="closed") as raised:
+        await service.get_session(app_name=APP, user_id=USER, session_id="s")
+    assert not raised.value.retryable
+    assert service.store is None

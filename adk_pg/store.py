@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
-import pydantic_core
 
 from adk_pg import validate
 from adk_pg.errors import (
@@ -294,42 +293,35 @@ class SessionStore:
         # One more row than asked tells whether another page follows.
         limit = None if size is None else size + 1
         with translate_errors(f"list_sessions {app_name!r}"):
-            if user_id is None:
-                row = await self._fetchrow(
-                    QUERIES.list_sessions.sql,
-                    app_name,
-                    after[0],
-                    after[1],
-                    after[2],
-                    limit,
-                )
-            else:
-                row = await self._fetchrow(
-                    QUERIES.list_user_sessions.sql,
-                    app_name,
-                    user_id,
-                    after[0],
-                    after[2],
-                    limit,
-                )
-        assert row is not None  # an aggregate always returns its row
-        app_state: dict[str, Any] = row["app_state"]
-        docs: list[dict[str, Any]] = pydantic_core.from_json(row["sessions"])
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                if user_id is None:
+                    rows = await conn.fetch(
+                        QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], limit
+                    )
+                else:
+                    rows = await conn.fetch(
+                        QUERIES.list_user_sessions.sql,
+                        app_name,
+                        user_id,
+                        after[0],
+                        after[2],
+                        limit,
+                    )
         token = None
-        if size is not None and len(docs) > size:
-            docs = docs[:size]
-            last = docs[-1]
+        if size is not None and len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
             token = validate.encode_page_token(last["update_us"], last["user_id"], last["id"])
         records = [
             SessionRecord(
                 app_name=app_name,
-                user_id=doc["user_id"],
-                id=doc["id"],
-                state=merge_state(doc["state"], app_state, doc["user_state"]),
-                last_update_time=doc["update_time"],
-                revision=doc["revision"],
+                user_id=row["user_id"],
+                id=row["id"],
+                state=merge_state(row["state"], row["app_state"], row["user_state"]),
+                last_update_time=row["update_time"],
+                revision=row["revision"],
             )
-            for doc in docs
+            for row in rows
         ]
         return records, token
 

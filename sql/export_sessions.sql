@@ -3,8 +3,7 @@
 -- position ($3, $4, $5) (the first page passes '', '', ''). Each line is a one-line JSON
 -- object: type, app_name, user_id, id, revision, create_time and update_time (UTC,
 -- microseconds, 'Z'), state (session scope) and events -- each event as ADK's Event JSON
--- (snake_case, no null branch/content), oldest first. Floats print exactly: the caller's
--- connection keeps extra_float_digits > 0.
+-- (snake_case, no null branch/content; adk.event_documents), oldest first.
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- $3 after_app_name text
@@ -31,17 +30,9 @@ SELECT s.app_name,
 FROM adk.sessions AS s
 CROSS JOIN LATERAL (
     SELECT count(*) AS event_count,
-           coalesce(jsonb_agg(
-               e.extra
-               || jsonb_build_object('id', e.id, 'invocation_id', e.invocation_id,
-                                     'author', e.author, 'timestamp', e."timestamp",
-                                     'actions', e.actions)
-               || CASE WHEN e.branch IS NULL THEN '{}'::jsonb
-                       ELSE jsonb_build_object('branch', e.branch) END
-               || CASE WHEN e.content IS NULL THEN '{}'::jsonb
-                       ELSE jsonb_build_object('content', e.content) END
-               ORDER BY e."timestamp", e.id), '[]'::jsonb) AS events
-    FROM adk.events AS e
+           ('[' || coalesce(string_agg(e.document, ',' ORDER BY e."timestamp", e.id), '')
+            || ']')::json AS events
+    FROM adk.event_documents AS e
     WHERE e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
 ) AS ev
 WHERE ($1::text IS NULL OR s.app_name = $1::text)

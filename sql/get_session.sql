@@ -13,17 +13,13 @@ SELECT s.state,
        extract(epoch FROM s.update_time)::float8 AS update_time,
        coalesce(a.state, '{}'::jsonb) AS app_state,
        coalesce(u.state, '{}'::jsonb) AS user_state,
-       (SELECT coalesce(json_agg(recent.doc ORDER BY recent."timestamp", recent.id), '[]')::text
-        FROM (SELECT e."timestamp",
-                     e.id,
-                     e.extra || jsonb_build_object(
-                         'id', e.id, 'invocation_id', e.invocation_id, 'author', e.author,
-                         'branch', e.branch, 'timestamp', e."timestamp",
-                         'content', e.content, 'actions', e.actions) AS doc
-              FROM adk.events AS e
-              WHERE e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
-                AND ($5::float8 IS NULL OR e."timestamp" >= $5::float8)
-              ORDER BY e."timestamp" DESC, e.id DESC
+       (SELECT '[' || coalesce(string_agg(recent.document, ','
+                                         ORDER BY recent."timestamp", recent.id), '') || ']'
+        FROM (SELECT d."timestamp", d.id, d.document
+              FROM adk.event_documents AS d
+              WHERE d.app_name = s.app_name AND d.user_id = s.user_id AND d.session_id = s.id
+                AND ($5::float8 IS NULL OR d."timestamp" >= $5::float8)
+              ORDER BY d."timestamp" DESC, d.id DESC
               LIMIT $4::integer) AS recent) AS events
 FROM adk.sessions AS s
 LEFT JOIN adk.app_states AS a ON a.app_name = s.app_name

@@ -12,18 +12,16 @@
 -- $7 page_size integer (NULL = every remaining event)
 -- returns: one row: session_exists (boolean), events (text: a JSON array, oldest first)
 WITH page AS (
-    (SELECT e.id, e.invocation_id, e.author, e.branch, e."timestamp", e.content, e.actions,
-            e.extra
-     FROM adk.events AS e
+    (SELECT e.id, e."timestamp", e.document
+     FROM adk.event_documents AS e
      WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
        AND NOT $6::boolean
        AND (e."timestamp", e.id) > ($4::float8, $5::text)
      ORDER BY e."timestamp", e.id
      LIMIT $7::integer)
     UNION ALL
-    (SELECT e.id, e.invocation_id, e.author, e.branch, e."timestamp", e.content, e.actions,
-            e.extra
-     FROM adk.events AS e
+    (SELECT e.id, e."timestamp", e.document
+     FROM adk.event_documents AS e
      WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
        AND $6::boolean
        AND (e."timestamp", e.id) < ($4::float8, $5::text)
@@ -32,10 +30,6 @@ WITH page AS (
 )
 SELECT EXISTS (SELECT 1 FROM adk.sessions AS s
                WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3) AS session_exists,
-       (SELECT coalesce(json_agg(
-                   p.extra || jsonb_build_object(
-                       'id', p.id, 'invocation_id', p.invocation_id, 'author', p.author,
-                       'branch', p.branch, 'timestamp', p."timestamp",
-                       'content', p.content, 'actions', p.actions)
-                   ORDER BY p."timestamp", p.id), '[]')::text
+       (SELECT '[' || coalesce(string_agg(p.document, ',' ORDER BY p."timestamp", p.id), '')
+               || ']'
         FROM page AS p) AS events;

@@ -6,23 +6,19 @@
 -- $3 after_update_time timestamptz
 -- $4 after_id text
 -- $5 page_size integer (NULL = every remaining session)
--- returns: one row: app_state, sessions (text: a JSON array of objects with user_id, id,
---   state, revision, update_time, update_us, user_state)
-SELECT coalesce((SELECT a.state FROM adk.app_states AS a WHERE a.app_name = $1), '{}'::jsonb)
-           AS app_state,
-       (SELECT coalesce(json_agg(page.doc ORDER BY page.update_time, page.id), '[]')::text
-        FROM (SELECT s.update_time,
-                     s.id,
-                     json_build_object(
-                         'user_id', s.user_id, 'id', s.id, 'state', s.state,
-                         'revision', s.revision,
-                         'update_time', extract(epoch FROM s.update_time)::float8,
-                         'update_us', (extract(epoch FROM s.update_time) * 1000000)::bigint,
-                         'user_state', coalesce(u.state, '{}'::jsonb)) AS doc
-              FROM adk.sessions AS s
-              LEFT JOIN adk.user_states AS u
-                     ON u.app_name = s.app_name AND u.user_id = s.user_id
-              WHERE s.app_name = $1 AND s.user_id = $2
-                AND (s.update_time, s.id) > (coalesce($3::timestamptz, '-infinity'), $4::text)
-              ORDER BY s.update_time, s.id
-              LIMIT $5::integer) AS page) AS sessions;
+-- returns: rows (user_id, id, state, revision, update_time, update_us, user_state, app_state)
+SELECT s.user_id,
+       s.id,
+       s.state,
+       s.revision,
+       extract(epoch FROM s.update_time)::float8 AS update_time,
+       (extract(epoch FROM s.update_time) * 1000000)::bigint AS update_us,
+       coalesce(u.state, '{}'::jsonb) AS user_state,
+       coalesce(a.state, '{}'::jsonb) AS app_state
+FROM adk.sessions AS s
+LEFT JOIN adk.user_states AS u ON u.app_name = s.app_name AND u.user_id = s.user_id
+LEFT JOIN adk.app_states AS a ON a.app_name = s.app_name
+WHERE s.app_name = $1 AND s.user_id = $2
+  AND (s.update_time, s.id) > (coalesce($3::timestamptz, '-infinity'), $4::text)
+ORDER BY s.update_time, s.id
+LIMIT $5::integer;

@@ -17,6 +17,7 @@ from google.adk.tools.tool_confirmation import ToolConfirmation
 from google.genai import types
 
 from adk_pg import Event, SessionStore
+from adk_pg.pool import create_pool
 
 
 def full_adk_event() -> AdkEvent:
@@ -158,3 +159,34 @@ async def test_fields_from_a_newer_adk_survive(store: SessionStore) -> None:
     back = dump(got.events[0])
     assert back["brand_new_field"] == {"x": [1, 2]}
     assert back["actions"]["new_action"] == "go"
+
+
+async def test_timestamps_are_exact_whatever_extra_float_digits(db: str) -> None:
+    # A role or database set to extra_float_digits = 0 prints floats with 15 digits; the
+    # stored epochs must still come back bit for bit, through every read path.
+    pool = await create_pool(db, server_settings={"extra_float_digits": "0"})
+    try:
+        store = SessionStore(pool)
+        session = await store.create_session(app_name="app", user_id="u")
+        stamps = [1795615784.2104511, time.time(), 0.1 + 0.2]
+        revision = 0
+        for i, ts in enumerate(stamps):
+            event = Event(id=f"e{i}", author="user", timestamp=ts)
+            result = await store.append_event(
+                app_name="app",
+                user_id="u",
+                session_id=session.id,
+                event=event,
+                expected_revision=revision,
+            )
+            assert result is not None
+            revision = result.revision
+        got = await store.get_session(app_name="app", user_id="u", session_id=session.id)
+        assert got is not None
+        assert sorted(e.timestamp for e in got.events) == sorted(stamps)
+        page = await store.list_events(
+            app_name="app", user_id="u", session_id=session.id, page_size=10
+        )
+        assert sorted(e.timestamp for e in page.events) == sorted(stamps)
+    finally:
+        await pool.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from _dbutil import temp_database
 from google.genai import types
 
 from adk_pg import (
@@ -17,6 +18,7 @@ from adk_pg import (
     Event,
     EventActions,
     InvalidArgumentError,
+    SchemaOutdatedError,
     SessionNotFoundError,
     SessionStore,
     StaleSessionError,
@@ -434,3 +436,23 @@ async def test_ids_with_sql_are_stored_literally(store: SessionStore) -> None:
     got = await store.get_session(app_name=nasty, user_id=nasty, session_id=nasty)
     assert got is not None
     assert got.id == s.id == nasty
+
+
+async def test_connect_refuses_an_unmigrated_database_unless_asked_to_migrate(
+    server_dsn: str,
+) -> None:
+    async with temp_database(server_dsn) as empty:
+        with pytest.raises(SchemaOutdatedError, match="make migrate"):
+            await SessionStore.connect(empty)
+        async with await SessionStore.connect(empty, migrate=True) as store:
+            s = await store.create_session(app_name=APP, user_id=USER)
+            assert await store.get_session(app_name=APP, user_id=USER, session_id=s.id) == s
+        # The store created that pool, so it closed it on leaving the block.
+        assert store.pool.is_closing()
+
+
+async def test_a_store_on_a_callers_pool_leaves_it_open(pool: asyncpg.Pool) -> None:
+    async with SessionStore(pool) as store:
+        await store.get_app_state(app_name=APP)
+    assert not pool.is_closing()
+    assert await pool.fetchval("SELECT 1") == 1

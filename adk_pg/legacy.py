@@ -25,7 +25,6 @@ prepared against adk-pg's own schema as the files of ``sql/`` are. This module i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from adk_pg.migrate import quote_ident
 from adk_pg.ops import OpsRepository
 from adk_pg.paths import resource_dir
 from adk_pg.pool import create_pool
-from adk_pg.queries import Query, QueryFileError, parse_query
+from adk_pg.queries import Query, load_queries
 from adk_pg.transfer import (
     ImportReport,
     NoProgress,
@@ -90,23 +89,7 @@ class LegacyQueries:
     legacy_v1_events: Query
 
 
-def load_legacy_queries() -> LegacyQueries:
-    """Load and check ``sql/legacy/*.sql`` (headers as in ``sql/``).
-
-    Raises:
-        QueryFileError: a file is malformed, missing, or not in the registry.
-    """
-    directory = resource_dir("sql") / "legacy"
-    parsed = {q.name: q for q in map(parse_query, sorted(directory.glob("*.sql")))}
-    expected = {f.name for f in dataclasses.fields(LegacyQueries)}
-    if parsed.keys() != expected:
-        raise QueryFileError(
-            f"{directory}: files {sorted(parsed)} do not match the registry {sorted(expected)}"
-        )
-    return LegacyQueries(**parsed)
-
-
-LEGACY_QUERIES = load_legacy_queries()
+LEGACY_QUERIES = load_queries(resource_dir("sql") / "legacy", registry=LegacyQueries)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ Every file holds one statement behind a header::
 The loader refuses, naming the file and the reason, a file whose name and header disagree,
 whose documented parameters are not exactly the ``$n`` the SQL uses, or that has no SQL.
 Call sites use attributes of :data:`QUERIES` (``QUERIES.get_session.sql``), never string keys.
+Another directory of files loads into its own registry dataclass the same way
+(``load_queries(directory, registry=LegacyQueries)``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 from adk_pg.paths import resource_dir
 
@@ -31,6 +34,8 @@ _RETURNS = re.compile(r"^--\s*returns:\s*(.+?)\s*$")
 # Placeholders outside string literals and comments; literals are removed before matching.
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+
+_Registry = TypeVar("_Registry")
 
 
 class QueryFileError(ValueError):
@@ -146,8 +151,19 @@ def parse_query(path: Path) -> Query:
     )
 
 
-def load_queries(directory: Path | None = None) -> Queries:
+@overload
+def load_queries(directory: Path | None = None) -> Queries: ...
+
+
+@overload
+def load_queries(directory: Path | None = None, *, registry: type[_Registry]) -> _Registry: ...
+
+
+def load_queries(directory: Path | None = None, *, registry: type[Any] = Queries) -> Any:
     """Load every ``*.sql`` file of ``directory`` (default: the bundled ``sql/``).
+
+    ``registry`` is the frozen dataclass to fill, one :class:`Query` field per file
+    (default: :class:`Queries`).
 
     Raises:
         QueryFileError: a file is malformed, a registry query has no file, or a file is
@@ -155,12 +171,12 @@ def load_queries(directory: Path | None = None) -> Queries:
     """
     directory = directory or resource_dir("sql")
     parsed = {q.name: q for q in map(parse_query, sorted(directory.glob("*.sql")))}
-    expected = {f.name for f in dataclasses.fields(Queries)}
+    expected = {f.name for f in dataclasses.fields(registry)}
     if missing := sorted(expected - parsed.keys()):
         raise QueryFileError(f"{directory}: no file for the queries {missing}")
     if unknown := sorted(parsed.keys() - expected):
         raise QueryFileError(f"{directory}: files not in the registry: {unknown}")
-    return Queries(**parsed)
+    return registry(**parsed)
 
 
 QUERIES: Queries = load_queries()

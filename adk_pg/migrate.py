@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from adk_pg.dsn import redact_dsn
 from adk_pg.errors import (
     InvalidArgumentError,
     MigrationError,
@@ -32,7 +33,7 @@ from adk_pg.errors import (
     translate_errors,
 )
 from adk_pg.paths import resource_dir
-from adk_pg.pool import create_pool, redact_dsn
+from adk_pg.pool import create_pool
 
 __all__ = [
     "MIGRATION_LOCK_KEY",

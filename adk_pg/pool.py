@@ -1,27 +1,36 @@
-"""Builds the asyncpg pool: DSN parsing, SQLAlchemy-style options, the jsonb codec, cache sizing.
+"""Builds the asyncpg pool: SQLAlchemy-style options, the jsonb codec, cache sizing.
 
-No SQL lives here. ``pool_config`` validates everything without touching the network, so a bad
-option fails at construction; ``create_pool`` then opens the pool and turns connection failures
-into :class:`~adk_pg.errors.StorageError` messages that never contain the password.
+No SQL lives here, nor DSN string handling (:mod:`adk_pg.dsn`). ``pool_config`` validates
+everything without touching the network, so a bad option fails at construction;
+``create_pool`` then opens the pool and turns connection failures into
+:class:`~adk_pg.errors.StorageError` messages that never contain the password.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pydantic_core
 
+# redact_dsn and resolve_dsn are re-exported (see __all__) for modules that import them
+# from here; new code imports them from adk_pg.dsn.
+from adk_pg.dsn import (
+    SECRET_KEYS,
+    mentions_secret,
+    redact_dsn,
+    resolve_dsn,
+    scrub,
+    secret_spellings,
+    split_dsn,
+)
 from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
 
 __all__ = [
-    "DEFAULT_DSN",
     "PoolConfig",
     "create_pool",
     "init_connection",
@@ -29,8 +38,6 @@ __all__ = [
     "redact_dsn",
     "resolve_dsn",
 ]
-
-DEFAULT_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/adk_sessions"
 
 # Quoted: asyncpg's classes are generic only in its stubs, not at run time.
 _Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
@@ -69,59 +76,6 @@ _CONNECT_OPTIONS = frozenset(
 _ASYNCPG_OPTIONS = _POOL_OPTIONS | _CONNECT_OPTIONS
 _OPTIONS = _SQLALCHEMY_OPTIONS | _ASYNCPG_OPTIONS
 
-# Query-string keys we consume. asyncpg sends every query key it does not know to the server
-# as a setting (`?pool_size=5` fails with 'unrecognized configuration parameter'), so pool
-# options given in a DSN must be taken out before asyncpg sees it.
-_QUERY_INTS = frozenset(
-    {"pool_size", "max_overflow", "min_size", "max_size", "max_queries"}
-    | {"statement_cache_size", "prepared_statement_cache_size"}
-    | {"max_cached_statement_lifetime", "max_cacheable_statement_size"}
-)
-_QUERY_FLOATS = frozenset(
-    {"pool_timeout", "pool_recycle", "max_inactive_connection_lifetime", "command_timeout"}
-    | {"timeout"}
-)
-_SSLMODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
-_SCHEMES = frozenset({"postgres", "postgresql", "postgres+asyncpg", "postgresql+asyncpg"})
-_SECRET_KEYS = frozenset({"password", "sslpassword"})
-
-
-def resolve_dsn(dsn: str | None = None) -> str:
-    """Return ``dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else :data:`DEFAULT_DSN`."""
-    if dsn is not None:
-        return dsn
-    # An exported-but-empty variable counts as unset, as in libpq.
-    return os.environ.get("ADK_PG_DSN") or os.environ.get("POSTGRES_URL") or DEFAULT_DSN
-
-
-def redact_dsn(dsn: str) -> str:
-    """Return ``dsn`` with its password (userinfo or ``?password=``) replaced by ``***``.
-
-    Pure string work, so it cannot raise: it is called while reporting other errors.
-    """
-    try:
-        head, sep, rest = dsn.partition("://")
-        if not sep:
-            return "<DSN hidden: not a URL>"
-        # The userinfo ends at the last '@' before the path. Passwords with unescaped '/',
-        # '?', '#', '@' or '=' fool URL parsers, so widen the search step by step.
-        for stop in ("/", "?", "="):
-            at = rest.split(stop, 1)[0].rfind("@")
-            if at >= 0:
-                break
-        userinfo, hosts = (rest[:at], rest[at + 1 :]) if at >= 0 else ("", rest)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        location, qmark, query = hosts.partition("?")
-        pairs = []
-        for pair in query.split("&") if qmark else ():
-            key = pair.split("=", 1)[0]
-            pairs.append(f"{key}=***" if unquote(key).lower() in _SECRET_KEYS else pair)
-        auth = f"{userinfo}@" if at >= 0 else ""
-        return f"{head}://{auth}{location}{qmark}{'&'.join(pairs)}"
-    except Exception:
-        return "<DSN hidden>"
-
 
 @dataclass(frozen=True, repr=False)
 class PoolConfig:
@@ -132,7 +86,7 @@ class PoolConfig:
     acquire_timeout: float | None
 
     def __repr__(self) -> str:
-        shown = {k: "***" if k in _SECRET_KEYS else v for k, v in self.pool_kwargs.items()}
+        shown = {k: "***" if k in SECRET_KEYS else v for k, v in self.pool_kwargs.items()}
         return (
             f"PoolConfig(dsn={redact_dsn(self.dsn)!r}, pool_kwargs={shown!r}, "
             f"acquire_timeout={self.acquire_timeout!r})"
@@ -166,7 +120,7 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     unknown = sorted(set(connect_args) - _CONNECT_OPTIONS)
     if unknown:
         raise TypeError(f"unknown connect_args option(s): {', '.join(unknown)}")
-    clean_dsn, from_query = _split_dsn(raw)
+    clean_dsn, from_query = split_dsn(raw)
     merged = {**from_query, **connect_args, **options}
     kwargs, acquire_timeout = _map_options(merged)
     return PoolConfig(dsn=clean_dsn, pool_kwargs=kwargs, acquire_timeout=acquire_timeout)
@@ -203,7 +157,7 @@ async def create_pool(
     # is not attached as __context__ either; it is chained only when it is clean.
     error = _connect_error(failure, config)
     secrets = _secrets(config)
-    raise error from (None if _mentions(failure, secrets) else failure)
+    raise error from (None if mentions_secret(failure, secrets) else failure)
 
 
 async def init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -251,64 +205,6 @@ def _chain_init(user_init: _ConnectionHook | None) -> _ConnectionHook:
         await user_init(conn)
 
     return init
-
-
-def _split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
-    """Normalise the scheme for asyncpg and take our options out of the query string."""
-    scheme, sep, _ = dsn.partition("://")
-    if not sep:
-        raise InvalidArgumentError("the DSN must be a URL such as postgresql://user@host/db")
-    if scheme.lower() not in _SCHEMES:
-        raise InvalidArgumentError(
-            f"unsupported DSN scheme {scheme!r} in {redact_dsn(dsn)}: use postgresql://, "
-            "postgres:// or postgresql+asyncpg://"
-        )
-    try:
-        parts = urlsplit(dsn)
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        # The parser's message quotes the offending text; do not pass it on.
-        raise InvalidArgumentError(f"malformed DSN {redact_dsn(dsn)}") from None
-    found: dict[str, Any] = {}
-    kept: list[tuple[str, str]] = []
-    renamed = False
-    for key, value in pairs:
-        if key in _QUERY_INTS:
-            found[key] = _parse_number(key, value, int)
-        elif key in _QUERY_FLOATS or key == "connect_timeout":
-            # connect_timeout is libpq's name for asyncpg's connect `timeout`.
-            found[key if key != "connect_timeout" else "timeout"] = _parse_number(key, value, float)
-        elif key == "pool_pre_ping":
-            found[key] = _parse_bool(key, value)
-        elif key == "ssl":
-            # SQLAlchemy's asyncpg URLs say ?ssl=require; asyncpg's DSN parser says sslmode
-            # (and would send an unknown `ssl` to the server as a setting).
-            if value not in _SSLMODES:
-                raise InvalidArgumentError(f"ssl={value!r} in the DSN: use sslmode=<mode>")
-            kept.append(("sslmode", value))
-            renamed = True
-        else:
-            kept.append((key, value))
-    unchanged = len(kept) == len(pairs) and not renamed
-    query = parts.query if unchanged else urlencode(kept, quote_via=quote)
-    return urlunsplit(parts._replace(scheme="postgresql", query=query)), found
-
-
-def _parse_bool(key: str, value: str) -> bool:
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise InvalidArgumentError(f"{key}={value!r} in the DSN query string is not a boolean")
-
-
-def _parse_number(key: str, value: str, kind: type[int] | type[float]) -> float:
-    try:
-        return kind(value)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"{key}={value!r} in the DSN query string is not a number"
-        ) from None
 
 
 def _map_options(opts: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
@@ -425,7 +321,7 @@ def _seconds(
 def _connect_error(exc: BaseException, config: PoolConfig) -> InvalidArgumentError | StorageError:
     """The error create_pool raises for a driver failure, scrubbed of secrets."""
     where = redact_dsn(config.dsn)
-    detail = _scrub(str(exc), _secrets(config)) or type(exc).__name__
+    detail = scrub(str(exc), _secrets(config)) or type(exc).__name__
     if isinstance(exc, asyncpg.ClientConfigurationError):
         return InvalidArgumentError(f"invalid connection settings for {where}: {detail}")
     base = storage_error(exc, f"cannot open a connection pool to {where}")
@@ -436,37 +332,4 @@ def _connect_error(exc: BaseException, config: PoolConfig) -> InvalidArgumentErr
 
 def _secrets(config: PoolConfig) -> set[str]:
     """Every spelling of every password the config carries, for scrubbing messages."""
-    found: set[str] = set()
-    try:
-        parts = urlsplit(config.dsn)
-        userinfo = parts.netloc.rpartition("@")[0]
-        if ":" in userinfo:
-            found.add(userinfo.split(":", 1)[1])
-        for pair in parts.query.split("&"):
-            key, _, value = pair.partition("=")
-            if unquote(key).lower() in _SECRET_KEYS:
-                found.add(value)
-    except ValueError:
-        pass
-    for key in _SECRET_KEYS:
-        if isinstance(config.pool_kwargs.get(key), str):
-            found.add(config.pool_kwargs[key])
-    found |= {unquote(s) for s in found} | {quote(s, safe="") for s in found}
-    return {s for s in found if s}
-
-
-def _scrub(text: str, secrets: set[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _mentions(exc: BaseException | None, secrets: set[str]) -> bool:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        text = f"{exc!s} {exc.args!r}"
-        if any(secret in text for secret in secrets):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    return secret_spellings([config.dsn], config.pool_kwargs)

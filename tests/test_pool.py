@@ -14,15 +14,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from adk_pg.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn
 from adk_pg.errors import InvalidArgumentError, StorageError
-from adk_pg.pool import (
-    DEFAULT_DSN,
-    PoolConfig,
-    create_pool,
-    pool_config,
-    redact_dsn,
-    resolve_dsn,
-)
+from adk_pg.pool import PoolConfig, create_pool, pool_config
 
 SECRET = "Sup3r#S3cr:t@/" + uuid.uuid4().hex[:8]
 OFFLINE = "postgresql://u:pw@127.0.0.1:1/db"  # never connected to by pool_config

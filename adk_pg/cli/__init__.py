@@ -27,12 +27,11 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from adk_pg.cli import _inspect, _migrate, _prune, _transfer
 from adk_pg.cli._common import Parents
+from adk_pg.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn, scrub, secret_spellings
 from adk_pg.errors import AdkPgError, InvalidArgumentError, StorageError
-from adk_pg.pool import DEFAULT_DSN, redact_dsn, resolve_dsn
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_DATABASE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -42,7 +41,6 @@ EXIT_USAGE = 2  # also argparse's own code for a bad command line
 EXIT_DATABASE = 3
 
 _Command = Callable[[argparse.Namespace, str], Coroutine[Any, Any, int]]
-_SECRET_KEYS = frozenset({"password", "sslpassword"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
     dsn = resolve_dsn(args.dsn)
-    secrets = [dsn] + ([args.source] if getattr(args, "source", None) else [])
+    dsns = [dsn] + ([args.source] if getattr(args, "source", None) else [])
     label = getattr(args, "label", args.command)
     run: _Command = args.run
     try:
@@ -99,26 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # A bug or an unforeseen driver error: still one clean line, and still no password.
         code, message = EXIT_DATABASE, f"unexpected {type(exc).__name__}: {exc}"
-    one_line = " ".join(_scrub(message, secrets).split())
+    # The library already redacts; this is the last line before the terminal, where a
+    # password must not appear whatever path an error took.
+    one_line = " ".join(scrub(message, secret_spellings(dsns)).split())
     print(f"adk-pg {label}: error: {one_line}", file=sys.stderr)
     return code
-
-
-def _scrub(text: str, dsns: Sequence[str]) -> str:
-    """Replace every spelling of the DSNs' passwords in ``text`` with ``***``.
-
-    The library already redacts; this is the last line before the terminal, where a
-    password must not appear whatever path an error took.
-    """
-    secrets: list[str] = []
-    for dsn in dsns:
-        try:
-            parts = urlsplit(dsn)
-            secrets.append(parts.password or "")
-            secrets += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_KEYS]
-        except ValueError:
-            continue
-    spellings = {s for x in secrets for s in (x, unquote(x), quote(x, safe="")) if s}
-    for secret in sorted(spellings, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text

@@ -17,10 +17,10 @@ from adk_pg.cli._output import (
     print_table,
     show_time,
 )
+from adk_pg.dsn import redact_dsn
 from adk_pg.migrate import MigrationStatus, check
 from adk_pg.models import Event, Session
 from adk_pg.ops import OpsRepository
-from adk_pg.pool import redact_dsn
 from adk_pg.store import SessionStore
 
 __all__ = ["describe_event", "register"]

@@ -1,0 +1,200 @@
+"""DSN strings: which one to use, how to show it, what its query string carries, its secrets.
+
+Pure string work, no driver and no network: :mod:`adk_pg.pool` builds pools from what
+:func:`split_dsn` returns, and every module that reports an error uses :func:`redact_dsn` or
+:func:`scrub` so that a password never reaches a message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from adk_pg.errors import InvalidArgumentError
+
+__all__ = [
+    "DEFAULT_DSN",
+    "SECRET_KEYS",
+    "mentions_secret",
+    "redact_dsn",
+    "resolve_dsn",
+    "scrub",
+    "secret_spellings",
+    "split_dsn",
+]
+
+DEFAULT_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/adk_sessions"
+
+# Option names (in a query string or as asyncpg keywords) whose value is a password.
+SECRET_KEYS = frozenset({"password", "sslpassword"})
+
+# Query-string keys we consume. asyncpg sends every query key it does not know to the server
+# as a setting (`?pool_size=5` fails with 'unrecognized configuration parameter'), so pool
+# options given in a DSN must be taken out before asyncpg sees it.
+_QUERY_INTS = frozenset(
+    {"pool_size", "max_overflow", "min_size", "max_size", "max_queries"}
+    | {"statement_cache_size", "prepared_statement_cache_size"}
+    | {"max_cached_statement_lifetime", "max_cacheable_statement_size"}
+)
+_QUERY_FLOATS = frozenset(
+    {"pool_timeout", "pool_recycle", "max_inactive_connection_lifetime", "command_timeout"}
+    | {"timeout"}
+)
+_SSLMODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+_SCHEMES = frozenset({"postgres", "postgresql", "postgres+asyncpg", "postgresql+asyncpg"})
+
+
+def resolve_dsn(dsn: str | None = None) -> str:
+    """Return ``dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else :data:`DEFAULT_DSN`."""
+    if dsn is not None:
+        return dsn
+    # An exported-but-empty variable counts as unset, as in libpq.
+    return os.environ.get("ADK_PG_DSN") or os.environ.get("POSTGRES_URL") or DEFAULT_DSN
+
+
+def redact_dsn(dsn: str) -> str:
+    """Return ``dsn`` with its password (userinfo or ``?password=``) replaced by ``***``.
+
+    Pure string work, so it cannot raise: it is called while reporting other errors.
+    """
+    try:
+        head, sep, rest = dsn.partition("://")
+        if not sep:
+            return "<DSN hidden: not a URL>"
+        userinfo, hosts, has_userinfo = _userinfo(rest)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        location, qmark, query = hosts.partition("?")
+        pairs = []
+        for pair in query.split("&") if qmark else ():
+            key = pair.split("=", 1)[0]
+            pairs.append(f"{key}=***" if unquote(key).lower() in SECRET_KEYS else pair)
+        auth = f"{userinfo}@" if has_userinfo else ""
+        return f"{head}://{auth}{location}{qmark}{'&'.join(pairs)}"
+    except Exception:
+        return "<DSN hidden>"
+
+
+def split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
+    """Normalise the scheme for asyncpg and take our options out of the query string.
+
+    Returns the DSN asyncpg may see and the options found (numbers and booleans parsed).
+
+    Raises:
+        InvalidArgumentError: not a PostgreSQL URL, or a malformed query-string option.
+    """
+    scheme, sep, _ = dsn.partition("://")
+    if not sep:
+        raise InvalidArgumentError("the DSN must be a URL such as postgresql://user@host/db")
+    if scheme.lower() not in _SCHEMES:
+        raise InvalidArgumentError(
+            f"unsupported DSN scheme {scheme!r} in {redact_dsn(dsn)}: use postgresql://, "
+            "postgres:// or postgresql+asyncpg://"
+        )
+    try:
+        parts = urlsplit(dsn)
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        # The parser's message quotes the offending text; do not pass it on.
+        raise InvalidArgumentError(f"malformed DSN {redact_dsn(dsn)}") from None
+    found: dict[str, Any] = {}
+    kept: list[tuple[str, str]] = []
+    renamed = False
+    for key, value in pairs:
+        if key in _QUERY_INTS:
+            found[key] = _parse_number(key, value, int)
+        elif key in _QUERY_FLOATS or key == "connect_timeout":
+            # connect_timeout is libpq's name for asyncpg's connect `timeout`.
+            found[key if key != "connect_timeout" else "timeout"] = _parse_number(key, value, float)
+        elif key == "pool_pre_ping":
+            found[key] = _parse_bool(key, value)
+        elif key == "ssl":
+            # SQLAlchemy's asyncpg URLs say ?ssl=require; asyncpg's DSN parser says sslmode
+            # (and would send an unknown `ssl` to the server as a setting).
+            if value not in _SSLMODES:
+                raise InvalidArgumentError(f"ssl={value!r} in the DSN: use sslmode=<mode>")
+            kept.append(("sslmode", value))
+            renamed = True
+        else:
+            kept.append((key, value))
+    unchanged = len(kept) == len(pairs) and not renamed
+    query = parts.query if unchanged else urlencode(kept, quote_via=quote)
+    return urlunsplit(parts._replace(scheme="postgresql", query=query)), found
+
+
+def secret_spellings(dsns: Iterable[str], options: Mapping[str, Any] | None = None) -> set[str]:
+    """Every spelling of every password in ``dsns`` and in ``options`` (asyncpg keywords).
+
+    Pure string work that never raises: it runs while other errors are reported.
+    """
+    found: set[str] = set()
+    for dsn in dsns:
+        userinfo, hosts, _ = _userinfo(dsn.partition("://")[2])
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+        for pair in hosts.partition("?")[2].split("&"):
+            key, _, value = pair.partition("=")
+            if unquote(key).lower() in SECRET_KEYS:
+                found.add(value)
+    given = options or {}
+    found |= {given[key] for key in SECRET_KEYS if isinstance(given.get(key), str)}
+    spellings = {
+        spelling
+        for secret in found
+        for spelling in (secret, unquote(secret), unquote_plus(secret), quote(secret, safe=""))
+    }
+    return {s for s in spellings if s}
+
+
+def scrub(text: str, secret_values: Iterable[str]) -> str:
+    """Replace each of ``secret_values`` in ``text`` with ``***``, longest first."""
+    for secret in sorted(secret_values, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def mentions_secret(exc: BaseException | None, secret_values: set[str]) -> bool:
+    """Whether ``exc`` or any exception in its cause/context chain shows a secret."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = f"{exc!s} {exc.args!r}"
+        if any(secret in text for secret in secret_values):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _userinfo(rest: str) -> tuple[str, str, bool]:
+    """Split what follows ``scheme://`` into (userinfo, hosts and the rest, had userinfo).
+
+    The userinfo ends at the last '@' before the path. Passwords with unescaped '/', '?',
+    '#', '@' or '=' fool URL parsers, so widen the search step by step.
+    """
+    at = -1
+    for stop in ("/", "?", "="):
+        at = rest.split(stop, 1)[0].rfind("@")
+        if at >= 0:
+            break
+    if at < 0:
+        return "", rest, False
+    return rest[:at], rest[at + 1 :], True
+
+
+def _parse_bool(key: str, value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise InvalidArgumentError(f"{key}={value!r} in the DSN query string is not a boolean")
+
+
+def _parse_number(key: str, value: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{key}={value!r} in the DSN query string is not a number"
+        ) from None

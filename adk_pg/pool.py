@@ -75,6 +75,17 @@ _CONNECT_OPTIONS = frozenset(
 )
 _ASYNCPG_OPTIONS = _POOL_OPTIONS | _CONNECT_OPTIONS
 _OPTIONS = _SQLALCHEMY_OPTIONS | _ASYNCPG_OPTIONS
+# Options that set what other options also set (SQLAlchemy's spelling, asyncpg's, an alias):
+# an option from a stronger source drops these from the weaker ones.
+_REPLACES: dict[str, tuple[str, ...]] = {
+    "pool_size": ("max_size",),
+    "max_overflow": ("max_size",),
+    "max_size": ("pool_size", "max_overflow"),
+    "pool_recycle": ("max_inactive_connection_lifetime",),
+    "max_inactive_connection_lifetime": ("pool_recycle",),
+    "prepared_statement_cache_size": ("statement_cache_size",),
+    "statement_cache_size": ("prepared_statement_cache_size",),
+}
 
 
 @dataclass(frozen=True, repr=False)
@@ -96,7 +107,12 @@ class PoolConfig:
 def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     """Validate a DSN and pool options (SQLAlchemy-style or asyncpg's) into a PoolConfig.
 
-    Keyword options override ``connect_args``, which override the DSN's query string.
+    Keyword options override ``connect_args``, which override the DSN's query string. An
+    option given in a stronger source also drops the weaker sources' other spelling of the
+    same setting: ``max_size=1`` wins over ``?pool_size=5``. Both spellings in one source
+    (``pool_size`` with ``max_size``, ``pool_recycle`` with
+    ``max_inactive_connection_lifetime``) are an error; so are two different values for
+    ``statement_cache_size`` and its alias ``prepared_statement_cache_size``.
     SQLAlchemy's options map onto asyncpg's: ``max_size = pool_size + max_overflow``;
     ``pool_timeout`` becomes :attr:`PoolConfig.acquire_timeout`; ``pool_recycle`` becomes
     ``max_inactive_connection_lifetime`` -- asyncpg closes a connection *idle* that long, where
@@ -121,7 +137,7 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     if unknown:
         raise TypeError(f"unknown connect_args option(s): {', '.join(unknown)}")
     clean_dsn, from_query = split_dsn(raw)
-    merged = {**from_query, **connect_args, **options}
+    merged = _merge([from_query, connect_args, options])
     kwargs, acquire_timeout = _map_options(merged)
     return PoolConfig(dsn=clean_dsn, pool_kwargs=kwargs, acquire_timeout=acquire_timeout)
 
@@ -207,9 +223,26 @@ def _chain_init(user_init: _ConnectionHook | None) -> _ConnectionHook:
     return init
 
 
+def _merge(sources: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge option sources, weakest first; a stronger source's spelling replaces the others.
+
+    Internal pools (the migration runner, the CLI) pass ``max_size`` and must still work on a
+    DSN that says ``?pool_size=5`` for the application's pool. Two spellings given by one
+    source both survive, for :func:`_map_options` to refuse.
+    """
+    merged: dict[str, Any] = {}
+    for source in sources:
+        for key in source:
+            for other in _REPLACES.get(key, ()):
+                merged.pop(other, None)
+        merged.update(source)
+    return merged
+
+
 def _map_options(opts: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
     """Turn merged options into asyncpg.create_pool kwargs and the acquire timeout."""
     kw = {k: v for k, v in opts.items() if k in _ASYNCPG_OPTIONS}
+    # Both spellings survive _merge only when one source gave both.
     if "max_size" in opts:
         if "pool_size" in opts or "max_overflow" in opts:
             raise InvalidArgumentError("give either pool_size/max_overflow or max_size, not both")

@@ -75,6 +75,18 @@ async def test_check_then_migrate_then_check(empty_dsn: str) -> None:
     assert (again.code, again.out) == (0, f"schema is current (version {len(labels)})\n")
 
 
+async def test_pool_options_in_the_dsn_do_not_break_the_runner(empty_dsn: str) -> None:
+    # The DSN an application shares with its own pool; the runner's pool of one wins.
+    dsn = f"{empty_dsn}?pool_size=5&max_overflow=2&pool_recycle=60&pool_timeout=3"
+    created = await adk_pg("migrate", "--create-database", "--check", "--dsn", dsn)
+    assert created.code == 1, created
+    applied = await adk_pg("migrate", "--dsn", dsn)
+    assert applied.code == 0, applied
+    status = await adk_pg("status", "--dsn", dsn)
+    assert status.code == 0, status
+    assert "current" in status.out
+
+
 async def test_dsn_comes_from_adk_pg_dsn_then_postgres_url(empty_dsn: str) -> None:
     # ADK_PG_DSN wins over POSTGRES_URL; the unreachable one would exit 3.
     first = await adk_pg(

@@ -57,6 +57,13 @@ async def test_status_counts_everything(store: SessionStore, db: str) -> None:
     assert report["total_bytes"] == sum(report["table_bytes"].values()) > 0
 
 
+async def test_status_with_pool_options_in_the_dsn(db: str) -> None:
+    # The CLI's own two-connection pool overrides the application's sizes.
+    result = await run_main("status", "--dsn", f"{db}?pool_size=5&max_overflow=20")
+    assert result.code == 0, result
+    assert f"version {len(LABELS)}, current" in result.out
+
+
 async def test_status_of_an_unmigrated_database_exits_1(server_dsn: str) -> None:
     secret = "Pw-n0t-shown"
     async with temp_database(server_dsn) as empty:

@@ -20,6 +20,8 @@ from adk_pg.pool import PoolConfig, create_pool, pool_config
 
 SECRET = "Sup3r#S3cr:t@/" + uuid.uuid4().hex[:8]
 OFFLINE = "postgresql://u:pw@127.0.0.1:1/db"  # never connected to by pool_config
+IDLE = "max_inactive_connection_lifetime"
+CACHE = "statement_cache_size"
 
 
 def with_parts(
@@ -282,6 +284,60 @@ def test_query_string_options_are_taken_out_of_the_dsn() -> None:
     assert pool_config("postgresql://h/db?pool_size=2", pool_size=4).pool_kwargs["max_size"] == 14
     # SQLAlchemy's asyncpg spelling of sslmode.
     assert pool_config("postgresql://h/db?ssl=require").dsn == "postgresql://h/db?sslmode=require"
+
+
+@pytest.mark.parametrize(
+    ("query", "options", "key", "expected"),
+    [
+        ("pool_size=5", {"min_size": 1, "max_size": 1}, "max_size", 1),
+        ("pool_size=5&max_overflow=2", {"max_size": 3}, "max_size", 3),
+        ("max_size=3", {"pool_size": 2}, "max_size", 2 + 10),
+        ("pool_size=5&max_overflow=2", {"max_overflow": 0}, "max_size", 5),
+        ("pool_recycle=60", {"max_inactive_connection_lifetime": 5}, IDLE, 5.0),
+        ("max_inactive_connection_lifetime=5", {"pool_recycle": -1}, IDLE, 0.0),
+        ("prepared_statement_cache_size=0", {"statement_cache_size": 10}, CACHE, 10),
+        # connect_args sits between the query string and the keywords.
+        (
+            "statement_cache_size=7",
+            {"connect_args": {"prepared_statement_cache_size": 0}},
+            CACHE,
+            0,
+        ),
+        (
+            "statement_cache_size=7",
+            {"connect_args": {"statement_cache_size": 3}, "prepared_statement_cache_size": 0},
+            CACHE,
+            0,
+        ),
+    ],
+)
+def test_a_keyword_wins_over_another_spelling_of_the_same_setting_in_the_dsn(
+    query: str, options: dict[str, Any], key: str, expected: float
+) -> None:
+    # Internal pools (migration runner, CLI) pass max_size; an application's DSN may say
+    # ?pool_size=5 for its own pool.
+    assert pool_config(f"postgresql://h/db?{query}", **options).pool_kwargs[key] == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pool_size=5&max_size=3",
+        "max_overflow=1&max_size=3",
+        "pool_recycle=60&max_inactive_connection_lifetime=5",
+        "statement_cache_size=1&prepared_statement_cache_size=0",
+    ],
+)
+def test_two_spellings_in_one_source_are_refused_unless_a_keyword_overrides(query: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"not both|disagree"):
+        pool_config(f"postgresql://h/db?{query}")
+    kw = pool_config(
+        f"postgresql://h/db?{query}",
+        max_size=2,
+        max_inactive_connection_lifetime=1,
+        statement_cache_size=0,
+    ).pool_kwargs
+    assert (kw["max_size"], kw[IDLE], kw[CACHE]) == (2, 1.0, 0)
 
 
 # --- against the server -------------------------------------------------------------------

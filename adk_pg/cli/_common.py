@@ -15,10 +15,10 @@ from adk_pg.pool import create_pool
 
 __all__ = ["Parents", "app_user_filters", "open_pool"]
 
-# extra_float_digits > 0 makes the server print float8 as the shortest exact decimal (PG 12+):
-# exports carry event timestamps through JSON text and must not lose a bit, whatever the
-# server's configured default.
-_SERVER_SETTINGS = {"extra_float_digits": "3", "application_name": "adk-pg cli"}
+# Only application_name: PgBouncer refuses other startup parameters (08P01) unless listed in
+# its ignore_startup_parameters. Exact float text in exports comes from the SQL itself
+# (adk.float8_text), whatever the session's extra_float_digits.
+_SERVER_SETTINGS = {"application_name": "adk-pg cli"}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ the call apart layer by layer -- the ADK adapter, the SessionStore, the pool, th
 statement on a dedicated connection, the server's own execution time (EXPLAIN ANALYZE), the
 WAL flush at commit, and the client-side decoding -- and times each layer in interleaved
 rounds (medians), so that client CPU and server time can be told apart on a noisy machine.
-It also times measured alternatives (see ``ALTERNATIVES``) that are *prototypes for the
-report*, not product code. ``--tree`` adds pyinstrument's call tree of the service calls.
+Lines marked ``ALT`` time alternatives that are *prototypes for the report*, not product
+code: a minimal LIFO pool (append_event), building Events from stored JSON without pydantic
+validators, and a deep copy of cached decoded events (get_session). ``--tree`` adds
+pyinstrument's call tree of the service calls.
 
 Uses a fresh database (adk_pg_bench_profile_<random>), dropped at the end.
 """
@@ -31,7 +33,14 @@ import pydantic_core
 
 from adk_pg.pool import init_connection, resolve_dsn
 from bench.__main__ import admin_connect
-from bench.common import LIST_APP, LIST_USER, READ_APP, READ_USER, with_database
+from bench.common import (
+    LIST_APP,
+    LIST_SESSIONS,
+    LIST_USER,
+    READ_APP,
+    READ_USER,
+    with_database,
+)
 from bench.events import make_events
 from bench.worker import analyze, populate_read_fixtures
 
@@ -81,17 +90,17 @@ class Rounds:
         self.notes[name] = note
 
     def lines(self, title: str) -> list[str]:
-        head = f"{title:<58} {'p50 ms':>8} {'(round min-max)':>17} {'CPU ms':>7}"
+        head = f"{title:<60} {'p50 ms':>8} {'(round min-max)':>17} {'CPU ms':>7}"
         out = [head, "-" * len(head)]
         for name, walls in self.wall.items():
             note = f"  {self.notes[name]}" if name in self.notes else ""
             if not walls:
-                out.append(f"{name:<58} {'':>8} {'':>17} {'':>7}{note}")
+                out.append(f"{name:<60} {'':>8} {'':>17} {'':>7}{note}")
                 continue
             cpu = self.cpu.get(name)
             cpu_text = f"{statistics.median(cpu):7.3f}" if cpu else f"{'-':>7}"
             spread = f"({min(walls):.3f}-{max(walls):.3f})"
-            out.append(f"{name:<58} {statistics.median(walls):8.3f} {spread:>17} {cpu_text}{note}")
+            out.append(f"{name:<60} {statistics.median(walls):8.3f} {spread:>17} {cpu_text}{note}")
         return out
 
 
@@ -160,6 +169,13 @@ class MiniPool:
                 self._idle.append(conn)
 
 
+def _revision(row: asyncpg.Record | None) -> int:
+    if row is None:
+        raise RuntimeError("append_event.sql wrote nothing (stale or missing session)")
+    revision: int = row["revision"]
+    return revision
+
+
 # ---- prototypes of measured alternatives (report material, not product code) -------------
 
 
@@ -209,42 +225,6 @@ def template_decoder() -> Callable[[str], list[Any]]:
         return out
 
     return decode
-
-
-_DOC_SQL = """(e.extra || jsonb_build_object('id', e.id, 'invocation_id', e.invocation_id,
-    'author', e.author, 'branch', e.branch, 'timestamp', e."timestamp",
-    'content', e.content, 'actions', e.actions))"""
-_SCRATCH_SETUP = f"""
-CREATE TABLE bench_events_text AS
-SELECT e.app_name, e.user_id, e.session_id, e.id, e."timestamp", {_DOC_SQL}::text AS doc
-FROM adk.events AS e;
-CREATE INDEX ON bench_events_text (app_name, user_id, session_id, "timestamp", id);
-"""
-# The events of one session as one JSON array, when each event is stored as the JSON text
-# the client sent (no per-row rebuilding, no jsonb -> text conversion).
-_SCRATCH_AGG = """
-SELECT '[' || coalesce(string_agg(doc, ',' ORDER BY "timestamp", id), '') || ']'
-FROM bench_events_text
-WHERE app_name = $1 AND user_id = $2 AND session_id = $3
-"""
-
-
-def _revision(row: asyncpg.Record | None) -> int:
-    if row is None:
-        raise RuntimeError("append_event.sql wrote nothing (stale or missing session)")
-    revision: int = row["revision"]
-    return revision
-
-
-# One row per session instead of one JSON document: asyncpg's jsonb codec decodes the states.
-_LIST_ROWS = """
-SELECT s.id, s.state, s.revision, extract(epoch FROM s.update_time)::float8 AS update_time,
-       u.state AS user_state
-FROM adk.sessions AS s
-LEFT JOIN adk.user_states AS u ON u.app_name = s.app_name AND u.user_id = s.user_id
-WHERE s.app_name = $1 AND s.user_id = $2
-ORDER BY s.update_time, s.id
-"""
 
 
 # ---- the three hot paths --------------------------------------------------------------------
@@ -365,6 +345,8 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
     # The pool's own codecs (jsonb decoded by pydantic_core), so decoding costs the same.
     conn = await asyncpg.connect(dsn)
     await init_connection(conn)
+    # Without the codecs: jsonb arrives as text, to tell decoding from the wire.
+    raw = await asyncpg.connect(dsn)
     try:
         await service.get_session(app_name=READ_APP, user_id=READ_USER, session_id="s10")
         store = service.store
@@ -379,8 +361,6 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         decoded = _EVENTS.validate_json(events_json)
         if decode_fast(events_json) != _EVENTS.validate_json(events_json):
             raise RuntimeError("the template decoder prototype disagrees with validation")
-        await conn.execute(_SCRATCH_SETUP)
-        await conn.execute("ANALYZE bench_events_text")
 
         get = Rounds()
         layers: dict[str, Layer] = {
@@ -393,18 +373,12 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "fetchrow(get_session.sql) on one connection": lambda _: conn.fetchrow(
                 QUERIES.get_session.sql, *get_args
             ),
-            "ALT: events stored as JSON text, string_agg (fetch)": lambda _: conn.fetchval(
-                _SCRATCH_AGG, READ_APP, READ_USER, "s1000"
-            ),
         }
         for layer in layers.values():
             await layer(0)
         await get.run(layers, rounds, per_round)
         add_explain(
             get, "get_session.sql", await explain(conn, QUERIES.get_session.sql, get_args, rounds)
-        )
-        add_explain(
-            get, "ALT string_agg(text)", await explain(conn, _SCRATCH_AGG, get_args[:3], rounds)
         )
         get.run_cpu(
             {
@@ -431,7 +405,9 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         )
 
         listing = Rounds()
+        # The store's first page of one user's sessions: no keyset position, no page size.
         list_args = (LIST_APP, LIST_USER, None, "", None)
+        list_sql = QUERIES.list_user_sessions.sql
         layers = {
             "PostgresSessionService.list_sessions (all of it)": lambda _: service.list_sessions(
                 app_name=LIST_APP, user_id=LIST_USER
@@ -439,12 +415,10 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "SessionStore.list_session_records (no ADK Session objects)": lambda _: (
                 store.list_session_records(app_name=LIST_APP, user_id=LIST_USER)
             ),
-            "fetchrow(list_user_sessions.sql) on one connection": lambda _: conn.fetchrow(
-                QUERIES.list_user_sessions.sql, *list_args
+            "fetch(list_user_sessions.sql) on one connection": lambda _: conn.fetch(
+                list_sql, *list_args
             ),
-            "ALT: plain rows, jsonb codec (fetch only)": lambda _: conn.fetch(
-                _LIST_ROWS, LIST_APP, LIST_USER
-            ),
+            "  same, jsonb left as text (no decoding)": lambda _: raw.fetch(list_sql, *list_args),
         }
         for layer in layers.values():
             await layer(0)
@@ -452,22 +426,27 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         add_explain(
             listing,
             "list_user_sessions.sql",
-            await explain(conn, QUERIES.list_user_sessions.sql, list_args, rounds),
+            await explain(conn, list_sql, list_args, rounds),
         )
-        add_explain(listing, "ALT rows", await explain(conn, _LIST_ROWS, list_args[:2], rounds))
-        row = await conn.fetchrow(QUERIES.list_user_sessions.sql, *list_args)
-        assert row is not None
-        text: str = row["sessions"]
+        # What the pool's jsonb codec does to the rows: three states per session.
+        rows = await raw.fetch(list_sql, *list_args)
+        if len(rows) != LIST_SESSIONS:
+            raise RuntimeError(f"list_user_sessions.sql returned {len(rows)} rows")
+        states = [row[key] for row in rows for key in ("state", "user_state", "app_state")]
+        listing.notes["fetch(list_user_sessions.sql) on one connection"] = (
+            f"{len(rows)} rows, {sum(map(len, states)) / 1e3:.0f} kB of jsonb"
+        )
         listing.run_cpu(
             {
-                "  client: pydantic_core.from_json of the sessions array": lambda: (
-                    pydantic_core.from_json(text)
-                )
+                "  client: pydantic_core.from_json of the rows' jsonb": lambda: [
+                    pydantic_core.from_json(state) for state in states
+                ]
             },
             rounds,
             3,
         )
     finally:
+        await raw.close()
         await conn.close()
         await service.close()
     return get, listing

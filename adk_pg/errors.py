@@ -6,6 +6,7 @@ never contain a password.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -72,13 +73,32 @@ class MigrationError(SchemaError):
 # (40), or the server is out of resources for now (53).
 _RETRYABLE_PREFIXES = ("08", "40", "53", "57P01", "57P02", "57P03")
 
+# Named prepared statements that vanish (26000) or collide (42P05) between two calls: the
+# connection goes through a pooler in transaction mode, e.g. PgBouncer.
+_POOLER_STATEMENT_ERRORS = (
+    asyncpg.InvalidSQLStatementNameError,
+    asyncpg.DuplicatePreparedStatementError,
+)
+_POOLER_HINT = (
+    "; behind PgBouncer (or another pooler) in transaction mode, turn the statement cache off "
+    "with prepared_statement_cache_size=0 (a DSN query option or a keyword)"
+)
+# asyncio.TimeoutError is the builtin TimeoutError from Python 3.11 on, a separate class before.
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+
 
 class StorageError(AdkPgError):
-    """The database failed the call. ``retryable`` says whether trying again may succeed.
+    """The database failed the call; ``retryable`` says whether trying again may succeed.
+
+    A retryable error can come after the server committed a write but before the reply came
+    back (the connection broke): the outcome of that write is unknown. Appending the same
+    event again is safe, as appends are idempotent by event id.
 
     Attributes:
-        sqlstate: the PostgreSQL error code, or None for a connection-level failure.
-        retryable: True when nothing was written and the same call may succeed later.
+        sqlstate: the PostgreSQL error code, or None for a client-side or connection failure.
+        retryable: True when the same call may succeed if tried again (the connection broke,
+            a timeout, a serialization failure, the server restarting); False when it would
+            fail the same way (a closed pool, a constraint, bad SQL, a refused login).
     """
 
     def __init__(self, message: str, *, sqlstate: str | None, retryable: bool) -> None:
@@ -100,12 +120,35 @@ def storage_error(exc: BaseException, action: str) -> StorageError:
             )
         # The server's own message names no payload values for the classes we reach here,
         # but it can quote input; keep only its class name and code.
+        hint = _POOLER_HINT if isinstance(exc, _POOLER_STATEMENT_ERRORS) else ""
         return StorageError(
-            f"{action}: database error {type(exc).__name__} (SQLSTATE {sqlstate})",
+            f"{action}: database error {type(exc).__name__} (SQLSTATE {sqlstate}){hint}",
             sqlstate=sqlstate,
             retryable=retryable,
         )
-    # Connection lost, pool closed under us, timeouts: nothing was committed by us.
+    if isinstance(exc, _TIMEOUTS):
+        return StorageError(
+            f"{action}: timed out (command_timeout, pool_timeout or the connect timeout)",
+            sqlstate=None,
+            retryable=True,
+        )
+    if isinstance(exc, asyncpg.InterfaceError):
+        # Decided by class, not by message: asyncpg raises a plain InterfaceError both for a
+        # closed pool or connection and for misuse (a released connection, two operations at
+        # once; DataError, a subclass, for an argument it cannot encode). Trying the same call
+        # again on the same object fails the same way, so a retry loop would never end. A
+        # connection the server dropped shows up as ConnectionDoesNotExistError (08003) or an
+        # OSError instead; only if asyncpg notices the drop between taking a connection from
+        # the pool and sending the statement does it say InterfaceError, and a false "not
+        # retryable" there costs one failed call, where a false "retryable" loops forever.
+        # Its text is not kept: DataError's quotes the argument.
+        return StorageError(
+            f"{action}: the client refused the call ({type(exc).__name__}: a closed pool or "
+            "connection, or a call the driver does not allow)",
+            sqlstate=None,
+            retryable=False,
+        )
+    # Connection lost or refused: the same call may succeed on a new connection.
     return StorageError(
         f"{action}: connection failed ({type(exc).__name__})", sqlstate=None, retryable=True
     )
@@ -119,7 +162,7 @@ _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
     ConnectionError,
     OSError,
-    TimeoutError,
+    *_TIMEOUTS,
 )
 
 

@@ -536,7 +536,7 @@ async def test_command_timeout_is_a_retryable_storage_error_and_cancels_the_stat
         await store.create_session(app_name=APP, user_id=USER, session_id="cmd")
         tx = await lock_session(locker, "cmd")
         try:
-            with pytest.raises(StorageError, match="Timeout") as info:
+            with pytest.raises(StorageError, match="timed out") as info:
                 await store.append_event(
                     app_name=APP,
                     user_id=USER,
@@ -560,7 +560,7 @@ async def test_exhausted_pool_is_a_retryable_storage_error_after_pool_timeout(db
     try:
         async with store.pool.acquire():  # the only connection is busy
             started = time.monotonic()
-            with pytest.raises(StorageError, match="Timeout") as info:
+            with pytest.raises(StorageError, match="timed out") as info:
                 await store.get_app_state(app_name=APP)
             assert time.monotonic() - started < 2
         assert info.value.retryable

@@ -1,6 +1,6 @@
 """The operations repository: the queries behind status, sessions, export, import and prune.
 
-Its callers (the command line, :mod:`adk_pg.transfer`, :mod:`adk_pg.legacy`) check the
+Its callers (the command line, :mod:`adk_pg.transfer`, :mod:`adk_pg.transfer_import`) check the
 arguments; each method runs one statement from ``sql/`` inside the error translator and maps
 the row. An export reads through :meth:`OpsRepository.snapshot`, one REPEATABLE READ read-only
 transaction, so the file is a consistent picture of the database even while agents write.
@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -123,26 +123,16 @@ class Snapshot:
             last = rows[-1]
             after = (last["app_name"], last["user_id"], last["id"])
 
-    async def app_state_lines(
-        self, app_name: str | None, user_id: str | None
+    async def state_lines(
+        self, scope: Literal["app", "user"], app_name: str | None, user_id: str | None
     ) -> AsyncIterator[str]:
-        """The matching app states as export lines.
+        """The matching app states (``scope="app"``) or user states as export lines.
 
         Raises:
             StorageError: the database failed.
         """
-        async for line in self._stream(QUERIES.export_app_states.sql, app_name, user_id):
-            yield line
-
-    async def user_state_lines(
-        self, app_name: str | None, user_id: str | None
-    ) -> AsyncIterator[str]:
-        """The matching user states as export lines.
-
-        Raises:
-            StorageError: the database failed.
-        """
-        async for line in self._stream(QUERIES.export_user_states.sql, app_name, user_id):
+        query = QUERIES.export_app_states if scope == "app" else QUERIES.export_user_states
+        async for line in self._stream(query.sql, app_name, user_id):
             yield line
 
     async def _stream(self, sql: str, *args: Any) -> AsyncIterator[str]:
@@ -235,15 +225,16 @@ class OpsRepository:
         finally:
             await self._pool.release(conn)
 
-    async def import_session(self, line: str) -> tuple[bool, int]:
-        """Insert one session line with its events, unless the session exists.
+    async def import_session(self, line: str, session_id: str) -> tuple[bool, int]:
+        """Insert one session line with its events as ``session_id``, unless that exists.
 
-        Returns (imported, events written). One statement: all of it or nothing.
+        ``session_id`` replaces the line's own id (the caller normalises it). Returns
+        (imported, events written). One statement: all of it or nothing.
 
         Raises:
             StorageError: the database refused the line (e.g. a NUL in text) or failed.
         """
-        row = await self._fetchrow("import a session", QUERIES.import_session.sql, line)
+        row = await self._fetchrow("import a session", QUERIES.import_session.sql, line, session_id)
         return bool(row["imported"]), int(row["events"])
 
     async def import_app_state(self, line: str) -> bool:

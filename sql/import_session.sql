@@ -2,9 +2,11 @@
 -- Insert one exported session and its events, in one statement: the session is imported
 -- whole or not at all. A session whose key already exists is left exactly as it is and none
 -- of the line's events are written (so importing a file twice changes nothing). Events are
--- split into columns as append_event splits them; timestamps are taken as written.
+-- split into columns as append_event splits them; timestamps are taken as written. The
+-- session and its events are stored under $2, the line's id as the importer normalised it.
 -- $1 session text (an export session line: app_name, user_id, id, revision, create_time,
 --   update_time, state, events)
+-- $2 session_id text (the id to store: the line's id stripped, or generated when blank)
 -- returns: one row: imported (boolean), events (integer: events written)
 WITH doc AS (
     SELECT $1::text::jsonb AS d
@@ -13,7 +15,7 @@ WITH doc AS (
                                    update_time)
     SELECT doc.d ->> 'app_name',
            doc.d ->> 'user_id',
-           doc.d ->> 'id',
+           $2::text,
            doc.d -> 'state',
            (doc.d ->> 'revision')::bigint,
            (doc.d ->> 'create_time')::timestamptz,

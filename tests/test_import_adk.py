@@ -40,6 +40,12 @@ APP, OTHER_APP = "legacy_app", "other_app"
 T0 = 1_700_000_000.1234567
 
 
+def without_adk(tmp_path: Path) -> dict[str, str]:
+    """The environment of a command that cannot import google.adk (no ``adk`` extra)."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['google.adk'] = None\n")
+    return {"PYTHONPATH": str(tmp_path)}
+
+
 def adk_url(dsn: str) -> str:
     """The same database as a SQLAlchemy asyncpg URL, as ADK users write it."""
     return urlunsplit(urlsplit(dsn)._replace(scheme="postgresql+asyncpg"))
@@ -240,11 +246,18 @@ async def test_v0_from_another_database_and_a_malicious_pickle(
             assert await conn.fetchval("SELECT count(*) FROM events WHERE actions IS NOT NULL")
         finally:
             await conn.close()
+        no_adk = await adk_pg(
+            "import-adk", "--from", source, "--dsn", target, env=without_adk(tmp_path)
+        )
+        assert no_adk.code == 3, no_adk
+        assert "ADK's v0 session tables" in no_adk.err
+        assert "pip install 'adk-pg[adk]'" in no_adk.err
         result = await adk_pg(
             "import-adk", "--from", source, "--dsn", target, env={"TZ": "Asia/Kolkata"}
         )
         assert (result.code, result.err) == (0, ""), result
         assert "read ADK schema v0 tables in schema public" in result.out
+        assert "imported 4 sessions" in result.out  # none came in without google-adk
         await compare(source, target, keys)
 
         # A row no ADK wrote: its actions would run a command when unpickled.

@@ -11,9 +11,11 @@ from typing import Any, TextIO
 
 from adk_pg.cli._common import Parents, add_app_user_filters, app_user_filters, open_pool
 from adk_pg.cli._output import TerminalProgress, print_json
+from adk_pg.legacy import import_adk
 from adk_pg.migrate import load_migrations
 from adk_pg.ops import OpsRepository
-from adk_pg.transfer import ExportReport, ImportReport, export_jsonl, import_jsonl
+from adk_pg.transfer import ExportReport, ImportReport, export_jsonl
+from adk_pg.transfer_import import import_jsonl
 
 __all__ = ["register"]
 
@@ -57,8 +59,9 @@ def register(commands: Any, parents: Parents) -> None:
         "DatabaseSessionService (schema v1 with JSON events, or v0 with pickled actions, "
         "read by a restricted unpickler) into adk-pg, keeping every timestamp. The source "
         "may be the same database (tables in --schema next to schema adk) or another one; "
-        "it is only read. Existing sessions are skipped. Exit codes: 0 imported, 2 usage, "
-        "3 database error or a refused row (named in the message).",
+        "it is only read. Existing sessions are skipped. Reading v0 "
+        "tables needs google-adk (pip install 'adk-pg[adk]'). Exit codes: 0 imported, 2 "
+        "usage, 3 database error or a refused row (named in the message).",
     )
     legacy.add_argument(
         "--from",
@@ -139,9 +142,6 @@ async def _import_command(args: argparse.Namespace, dsn: str) -> int:
 
 async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg import-adk --from DSN``."""
-    # Imported here: it needs google-adk (the adk extra); the other commands do not.
-    from adk_pg.legacy import import_adk
-
     async with open_pool(dsn) as pool:
         report = await import_adk(
             OpsRepository(pool),
@@ -149,11 +149,9 @@ async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
             schema=args.schema,
             progress=TerminalProgress("import-adk"),
         )
-    if args.json:
-        print_json(vars(report))
-    else:
+    if not args.json:
         print(f"read ADK schema v{report.schema_version} tables in schema {args.schema}")
-        _print_import(report, False)
+    _print_import(report, args.json)
     return EXIT_OK
 
 

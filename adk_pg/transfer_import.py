@@ -1,0 +1,243 @@
+"""Reading side of :mod:`adk_pg.transfer`: check and store imported documents.
+
+:class:`Importer` checks one session or state document and writes it with one statement.
+:func:`import_jsonl` feeds it an export file line by line (``adk-pg import``);
+:func:`adk_pg.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from typing import Any
+
+import pydantic_core
+
+from adk_pg import validate
+from adk_pg.errors import InvalidArgumentError, StorageError
+from adk_pg.ops import OpsRepository
+from adk_pg.transfer import (
+    FORMAT,
+    VERSION,
+    ExportReport,
+    ImportReport,
+    NoProgress,
+    Progress,
+    TransferFormatError,
+)
+
+__all__ = ["Importer", "import_jsonl"]
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
+
+
+class Importer:
+    """Checks and writes the documents of one import run, counting them in ``report``."""
+
+    def __init__(self, ops: OpsRepository, report: ImportReport) -> None:
+        self._ops = ops
+        self.report = report
+
+    async def session(self, doc: Any, where: str, line: str | None = None) -> None:
+        """Check one session document and write it with its events.
+
+        ``line`` is the document's JSON text when it came as text; else it is serialised.
+
+        Raises:
+            TransferFormatError: a missing or mistyped field, naming ``where``.
+            InvalidArgumentError: it holds text jsonb cannot store (a NUL, a lone surrogate).
+            StorageError: the database refused or failed; the message names ``where``.
+        """
+        _check_session_doc(doc, where)
+        session_id = doc["id"]
+        text = validate.json_text(doc, where) if line is None else line
+        name = f"session {doc['app_name']!r}/{doc['user_id']!r}/{session_id!r}"
+        with _naming(where, name):
+            imported, events = await self._ops.import_session(text, session_id)
+        if imported:
+            self.report.sessions_imported += 1
+            self.report.events_imported += events
+        else:
+            self.report.sessions_skipped += 1
+
+    async def state(self, doc: Any, where: str, line: str | None = None) -> None:
+        """Check and write one ``app_state`` or ``user_state`` document (by its ``type``).
+
+        Raises:
+            TransferFormatError: a missing or mistyped field, naming ``where``.
+            InvalidArgumentError: it holds text jsonb cannot store.
+            StorageError: the database refused or failed; the message names ``where``.
+        """
+        kind = doc["type"]
+        _check_keys(doc, ("app_name",) if kind == "app_state" else ("app_name", "user_id"), where)
+        _check_times(doc, ("update_time",), where)
+        _check_state(doc, where)
+        text = validate.json_text(doc, where) if line is None else line
+        with _naming(where, kind):
+            if kind == "app_state":
+                imported = await self._ops.import_app_state(text)
+                self.report.app_states_imported += imported
+                self.report.app_states_skipped += not imported
+            else:
+                imported = await self._ops.import_user_state(text)
+                self.report.user_states_imported += imported
+                self.report.user_states_skipped += not imported
+
+
+@contextmanager
+def _naming(where: str, name: str) -> Iterator[None]:
+    """Re-raise a StorageError with the line and the document named first."""
+    try:
+        yield
+    except StorageError as exc:
+        raise StorageError(
+            f"{where} ({name}): {exc}", sqlstate=exc.sqlstate, retryable=exc.retryable
+        ) from exc
+
+
+def _check_session_doc(doc: Any, where: str) -> None:
+    """Check that ``doc`` is a session line the import statement can store.
+
+    Raises:
+        TransferFormatError: a missing or mistyped field, naming ``where``.
+    """
+
+    def fail(reason: str) -> TransferFormatError:
+        return TransferFormatError(f"{where}: {reason}")
+
+    _check_keys(doc, ("app_name", "user_id", "id"), where)
+    revision = doc.get("revision")
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+        raise fail("revision must be an integer >= 0")
+    _check_times(doc, ("create_time", "update_time"), where)
+    _check_state(doc, where)
+    events = doc.get("events")
+    if not isinstance(events, list):
+        raise fail("events must be a list")
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise fail(f"event #{index + 1} is not an object")
+        try:
+            validate.require_id(event.get("id"), "event id")
+            validate.event_timestamp(event.get("timestamp"))
+        except InvalidArgumentError as exc:
+            raise fail(f"event #{index + 1}: {exc}") from None
+        if not isinstance(event.get("actions", {}), dict):
+            raise fail(f"event {event['id']!r}: actions must be an object")
+
+
+def _check_keys(doc: Any, keys: tuple[str, ...], where: str) -> None:
+    if not isinstance(doc, dict):
+        raise TransferFormatError(f"{where}: not a JSON object")
+    for key in keys:
+        try:
+            validate.require_id(doc.get(key), key)
+        except InvalidArgumentError as exc:
+            raise TransferFormatError(f"{where}: {exc}") from None
+
+
+def _check_times(doc: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        value = doc.get(key)
+        if not isinstance(value, str) or not _TIME.fullmatch(value):
+            raise TransferFormatError(
+                f"{where}: {key} must be a time like 2025-01-31T12:00:00.000000Z"
+            )
+
+
+def _check_state(doc: dict[str, Any], where: str) -> None:
+    if not isinstance(doc.get("state"), dict):
+        raise TransferFormatError(f"{where}: state must be a JSON object")
+
+
+def _parse(line: str, where: str) -> dict[str, Any]:
+    try:
+        doc = pydantic_core.from_json(line)
+    except ValueError as exc:
+        raise TransferFormatError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise TransferFormatError(f"{where}: not a JSON object")
+    return doc
+
+
+def _check_header(doc: dict[str, Any], where: str) -> None:
+    if doc.get("format") != FORMAT:
+        raise TransferFormatError(
+            f"{where}: not an adk-pg export (expected a header with format {FORMAT!r})"
+        )
+    version = doc.get("version")
+    if version != VERSION:
+        raise TransferFormatError(
+            f"{where}: export format version {version!r} is not supported (this adk-pg reads "
+            f"version {VERSION})"
+        )
+
+
+async def import_jsonl(
+    ops: OpsRepository,
+    lines: Iterable[str],
+    *,
+    total_bytes: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import an export, line by line; see :mod:`adk_pg.transfer` for what is skipped.
+
+    Raises:
+        TransferFormatError: a malformed line, a missing header or trailer, or counts that
+            disagree with the trailer (lines before it are already imported).
+        StorageError: the database refused a line or failed.
+    """
+    progress = progress or NoProgress()
+    importer = Importer(ops, ImportReport())
+    seen = ExportReport()
+    trailer: dict[str, Any] | None = None
+    header_seen = False
+    number = 0
+    progress.start(total_bytes, "bytes")
+    try:
+        for raw in lines:
+            number += 1
+            progress.advance(len(raw.encode()))
+            line = raw.rstrip("\r\n")
+            where = f"line {number}"
+            if not line.strip():
+                continue
+            doc = _parse(line, where)
+            if not header_seen:
+                _check_header(doc, where)
+                header_seen = True
+                continue
+            if trailer is not None:
+                raise TransferFormatError(f"{where}: data after the end line")
+            kind = doc.get("type")
+            if kind == "session":
+                await importer.session(doc, where, line)
+                seen.sessions += 1
+                seen.events += len(doc["events"])
+            elif kind in ("app_state", "user_state"):
+                await importer.state(doc, where, line)
+                seen.app_states += kind == "app_state"
+                seen.user_states += kind == "user_state"
+            elif kind == "end":
+                trailer = doc
+            else:
+                raise TransferFormatError(f"{where}: unknown line type {kind!r}")
+    finally:
+        progress.finish()
+    if not header_seen:
+        raise TransferFormatError("the input is empty (expected an adk-pg export)")
+    if trailer is None:
+        raise TransferFormatError(
+            f"the input ends at line {number} without its end line: it is truncated "
+            "(what came before was imported; import the complete file again)"
+        )
+    for field in fields(seen):
+        expected = trailer.get(field.name)
+        if expected != getattr(seen, field.name):
+            raise TransferFormatError(
+                f"the end line counts {expected!r} {field.name} but the file holds "
+                f"{getattr(seen, field.name)}"
+            )
+    return importer.report

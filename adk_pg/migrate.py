@@ -1,39 +1,38 @@
 """The migration runner: ledger, advisory lock, checksums, apply / check / ensure_current.
 
-Files are ``migrations/NNNN_snake_name.sql``, numbered contiguously from 0001 and never edited
-once applied. Each file and its row in ``adk.schema_migrations`` commit in one transaction,
-unless its header holds the line ``-- adk-pg: no-transaction`` (for ``CREATE INDEX
-CONCURRENTLY``): such a file holds exactly one statement and its ledger row is written after it.
+The files come from :func:`adk_pg.migration_files.load_migrations`. Each file and its row in
+``adk.schema_migrations`` commit in one transaction, unless its header holds the line
+``-- adk-pg: no-transaction`` (for ``CREATE INDEX CONCURRENTLY``): such a file holds exactly
+one statement and its ledger row is written after it.
 
-This module is the one place outside ``sql/`` that keeps SQL text: the runner's statements are
-bootstrap and bookkeeping, not product queries.
+With :mod:`adk_pg.dbadmin`, the one place outside ``sql/`` that keeps SQL text: the runner's
+statements are bootstrap and bookkeeping, not product queries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from adk_pg.dsn import redact_dsn
+# quote_ident is re-exported for adk_pg.legacy, which imports it from here; new code imports
+# it from adk_pg.dbadmin. Migration and load_migrations are part of this module's API.
+from adk_pg.dbadmin import quote_ident
 from adk_pg.errors import (
     InvalidArgumentError,
     MigrationError,
     SchemaOutdatedError,
     translate_errors,
 )
-from adk_pg.paths import resource_dir
-from adk_pg.pool import create_pool
+from adk_pg.migration_files import NO_TRANSACTION, Migration, load_migrations
+from adk_pg.pool import single_connection
 
 __all__ = [
     "MIGRATION_LOCK_KEY",
@@ -42,7 +41,6 @@ __all__ = [
     "MigrationStatus",
     "Target",
     "check",
-    "create_database",
     "ensure_current",
     "load_migrations",
     "migrate",
@@ -55,11 +53,6 @@ _Conn: TypeAlias = "asyncpg.Connection | PoolConnectionProxy"
 # The session-level advisory lock every adk-pg migrator polls for: b"adk_pg_m" read as a
 # big-endian int64, so it shows up recognisably in pg_locks (classid 1633971039, objid 1885822829).
 MIGRATION_LOCK_KEY = 0x61646B5F70675F6D
-
-_FILE_NAME = re.compile(r"(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql")
-_DIRECTIVE = re.compile(r"--\s*adk-pg:\s*(.*?)\s*", re.IGNORECASE)
-_DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
-_NO_TRANSACTION = "no-transaction"
 
 # Read-only and readable by any role: the catalogs, not the ledger that may not exist yet.
 _SQL_LEDGER_EXISTS = """
@@ -96,24 +89,6 @@ _SQL_INSERT_LEDGER = (
 )
 _SQL_TRY_LOCK = "SELECT pg_catalog.pg_try_advisory_lock($1)"
 _SQL_UNLOCK = "SELECT pg_catalog.pg_advisory_unlock($1)"
-_SQL_DATABASE_EXISTS = "SELECT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = $1)"
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One migration file: its number, name, text and checksum."""
-
-    version: int
-    name: str
-    path: Path
-    checksum: str
-    transactional: bool
-    sql: str = field(repr=False)
-
-    @property
-    def label(self) -> str:
-        """The file name without ``.sql``, e.g. ``0001_initial_schema``."""
-        return f"{self.version:04d}_{self.name}"
 
 
 @dataclass(frozen=True)
@@ -148,167 +123,6 @@ class MigrationStatus:
     def is_current(self) -> bool:
         """True when nothing is pending, modified or unknown."""
         return not (self.pending or self.modified or self.unknown_versions)
-
-
-def load_migrations(directory: Path | None = None) -> list[Migration]:
-    """Read, validate and checksum the migration files, in version order.
-
-    Raises:
-        MigrationError: a bad file name, a gap, a duplicate version, an unreadable or empty
-            file, an unknown header directive, or a no-transaction file with several statements.
-    """
-    try:
-        folder = directory if directory is not None else resource_dir("migrations")
-        paths = sorted(p for p in folder.iterdir() if p.is_file())
-    except OSError as exc:
-        raise MigrationError(f"cannot list the migrations directory: {exc}") from exc
-    by_version: dict[int, Path] = {}
-    migrations: list[Migration] = []
-    for path in paths:
-        match = _FILE_NAME.fullmatch(path.name)
-        if match is None:
-            # Anything that looks like a migration must be one: a typo must not be skipped.
-            if path.suffix.lower() == ".sql" or path.name[:1].isdigit():
-                raise MigrationError(
-                    f"bad migration file name {path.name!r}: expected NNNN_snake_name.sql"
-                )
-            continue
-        version = int(match.group(1))
-        if version in by_version:
-            raise MigrationError(
-                f"duplicate migration version {version:04d}: {by_version[version].name} "
-                f"and {path.name}"
-            )
-        by_version[version] = path
-        migrations.append(_read_migration(path, version, match.group(2)))
-    if not migrations:
-        raise MigrationError(f"no migration files in {folder}")
-    for expected, migration in enumerate(migrations, start=1):
-        if migration.version != expected:
-            raise MigrationError(
-                f"migration {migration.path.name} is out of sequence: expected "
-                f"{expected:04d}_*.sql (numbers start at 0001 with no gaps)"
-            )
-    return migrations
-
-
-def _read_migration(path: Path, version: int, name: str) -> Migration:
-    """Read one file and parse its header.
-
-    Raises:
-        MigrationError: the file is unreadable, not UTF-8, empty, or has a bad header.
-    """
-    try:
-        raw = path.read_bytes()
-        sql = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MigrationError(f"cannot read migration {path.name}: {exc}") from exc
-    transactional = True
-    for line in sql.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("--"):
-            break  # the header is the leading run of comment lines
-        directive = _DIRECTIVE.fullmatch(stripped)
-        if directive is None:
-            continue
-        if directive.group(1).lower() != _NO_TRANSACTION:
-            raise MigrationError(
-                f"migration {path.name}: unknown header directive {directive.group(1)!r} "
-                f"(the only one is '-- adk-pg: {_NO_TRANSACTION}')"
-            )
-        transactional = False
-    statements = _count_statements(sql)
-    if statements == 0:
-        raise MigrationError(f"migration {path.name} holds no SQL statement")
-    if not transactional and statements != 1:
-        raise MigrationError(
-            f"migration {path.name} is marked no-transaction but holds {statements} statements; "
-            "such a file must hold exactly one"
-        )
-    return Migration(
-        version=version,
-        name=name,
-        path=path,
-        checksum=hashlib.sha256(raw).hexdigest(),
-        transactional=transactional,
-        sql=sql,
-    )
-
-
-def _count_statements(sql: str) -> int:
-    """Count the statements in ``sql``; semicolons in comments, strings and quotes don't count."""
-    count, in_statement, i, end = 0, False, 0, len(sql)
-    while i < end:
-        char = sql[i]
-        if sql.startswith("--", i):
-            newline = sql.find("\n", i)
-            i = end if newline < 0 else newline + 1
-        elif sql.startswith("/*", i):
-            i = _skip_block_comment(sql, i)
-        elif char == ";":
-            count += in_statement
-            in_statement, i = False, i + 1
-        elif char.isspace():
-            i += 1
-        else:
-            in_statement = True
-            i = _skip_token(sql, i)
-    return count + in_statement
-
-
-def _skip_block_comment(sql: str, start: int) -> int:
-    """Return the index after the (nestable, as in PostgreSQL) comment opening at ``start``."""
-    depth, i = 0, start
-    while i < len(sql):
-        if sql.startswith("/*", i):
-            depth, i = depth + 1, i + 2
-        elif sql.startswith("*/", i):
-            depth, i = depth - 1, i + 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
-    return len(sql)
-
-
-def _skip_token(sql: str, start: int) -> int:
-    """Return the index after a quoted literal or identifier at ``start``, else after one char."""
-    char = sql[start]
-    if char in "'\"":
-        # E'...' strings take backslash escapes; standard strings and identifiers don't.
-        backslash = char == "'" and start > 0 and sql[start - 1] in "eE"
-        i = start + 1
-        while i < len(sql):
-            if backslash and sql[i] == "\\":
-                i += 2
-            elif sql[i] == char:
-                if not sql.startswith(char, i + 1):
-                    return i + 1
-                i += 2  # a doubled quote stands for itself
-            else:
-                i += 1
-        return len(sql)
-    prev = sql[start - 1] if start > 0 else " "
-    # `$tag$` opens a dollar quote unless it continues an identifier (`a$b$`); `$1` never does.
-    match = _DOLLAR_QUOTE.match(sql, start) if char == "$" else None
-    if match is not None and not (prev.isalnum() or prev == "_"):
-        close = sql.find(match.group(), match.end())
-        return len(sql) if close < 0 else close + len(match.group())
-    return start + 1
-
-
-def quote_ident(name: str) -> str:
-    """Quote ``name`` as a PostgreSQL identifier (``"a""b"`` for ``a"b``).
-
-    Raises:
-        InvalidArgumentError: the name is empty, holds a NUL, or is longer than the server's
-            63-byte limit (which would silently truncate it to another name).
-    """
-    if not name or "\x00" in name or len(name.encode("utf-8")) > 63:
-        raise InvalidArgumentError(
-            f"invalid identifier {name!r}: need 1 to 63 bytes and no NUL character"
-        )
-    return '"' + name.replace('"', '""') + '"'
 
 
 async def check(target: Target, *, directory: Path | None = None) -> MigrationStatus:
@@ -373,33 +187,6 @@ async def migrate(
     if applied and isinstance(target, asyncpg.Pool):
         await target.expire_connections()
     return applied
-
-
-async def create_database(dsn: str) -> bool:
-    """Create the DSN's database unless it exists; return whether it was created.
-
-    Connects to the same server's ``postgres`` database to do it.
-
-    Raises:
-        InvalidArgumentError: the DSN is not PostgreSQL or names no database.
-        StorageError: the server could not be reached or refused (e.g. no CREATEDB right).
-    """
-    try:
-        name = unquote(urlsplit(dsn).path.lstrip("/"))
-    except ValueError:  # the parser's message may quote the password
-        raise InvalidArgumentError(f"malformed DSN {redact_dsn(dsn)}") from None
-    if not name:
-        raise InvalidArgumentError(f"the DSN {redact_dsn(dsn)} names no database to create")
-    statement = "CREATE DATABASE " + quote_ident(name)
-    async with _connection(dsn, database="postgres") as conn:
-        with translate_errors("create database"):
-            if await conn.fetchval(_SQL_DATABASE_EXISTS, name):
-                return False
-            try:
-                await conn.execute(statement)
-            except asyncpg.DuplicateDatabaseError:
-                return False  # a concurrent `make migrate` created it first
-            return True
 
 
 async def _apply_locked(
@@ -485,7 +272,7 @@ def _failed(migration: Migration, exc: asyncpg.PostgresError) -> MigrationError:
     )
     hint = ""
     if exc.sqlstate == "25001":  # active_sql_transaction: e.g. CREATE INDEX CONCURRENTLY
-        hint = f"; add '-- adk-pg: {_NO_TRANSACTION}' to its header"
+        hint = f"; add '-- adk-pg: {NO_TRANSACTION}' to its header"
     return MigrationError(
         f"migration {migration.path.name} failed and was {outcome}: "
         f"{type(exc).__name__} (SQLSTATE {exc.sqlstate}): {exc}{hint}"
@@ -541,7 +328,7 @@ def _refuse_drift(status: MigrationStatus) -> None:
 
 
 @asynccontextmanager
-async def _connection(target: Target, *, database: str | None = None) -> AsyncIterator[_Conn]:
+async def _connection(target: Target) -> AsyncIterator[_Conn]:
     """Yield a connection for ``target``: a new one for a DSN, a pooled one, or the given one.
 
     Raises:
@@ -555,17 +342,8 @@ async def _connection(target: Target, *, database: str | None = None) -> AsyncIt
             yield conn
         finally:
             await target.release(conn)
-        return
-    if not isinstance(target, str):
+    elif isinstance(target, str):
+        async with single_connection(target) as own:
+            yield own
+    else:
         yield target
-        return
-    # A one-connection pool rather than asyncpg.connect: pool.py owns DSN parsing (schemes,
-    # query-string options asyncpg would send to the server) and password-free connect errors.
-    # We are its only user, so an acquire never waits: no acquire timeout.
-    options = {} if database is None else {"database": database}
-    pool = await create_pool(target, min_size=1, max_size=1, pool_timeout=None, **options)
-    try:
-        async with pool.acquire() as conn:
-            yield conn
-    finally:
-        await pool.close()

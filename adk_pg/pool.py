@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import asyncpg
 import pydantic_core
+from asyncpg.pool import PoolConnectionProxy
 
 # redact_dsn and resolve_dsn are re-exported (see __all__) for modules that import them
 # from here; new code imports them from adk_pg.dsn.
@@ -37,6 +39,7 @@ __all__ = [
     "pool_config",
     "redact_dsn",
     "resolve_dsn",
+    "single_connection",
 ]
 
 # Quoted: asyncpg's classes are generic only in its stubs, not at run time.
@@ -174,6 +177,29 @@ async def create_pool(
     error = _connect_error(failure, config)
     secrets = _secrets(config)
     raise error from (None if mentions_secret(failure, secrets) else failure)
+
+
+@asynccontextmanager
+async def single_connection(
+    dsn: str, **options: Any
+) -> AsyncIterator[PoolConnectionProxy[asyncpg.Record]]:
+    """One connection for a short job (migrating, creating a database), closed afterwards.
+
+    A one-connection pool rather than ``asyncpg.connect``: the DSN gets the same parsing
+    (schemes, query-string options asyncpg would send to the server) and connect errors the
+    same password-free messages. Its only user never waits for it: no acquire timeout.
+
+    Raises:
+        TypeError: an unknown option.
+        InvalidArgumentError: a bad DSN or option value.
+        StorageError: the connection could not be opened.
+    """
+    pool = await create_pool(dsn, min_size=1, max_size=1, pool_timeout=None, **options)
+    try:
+        async with pool.acquire() as conn:
+            yield conn
+    finally:
+        await pool.close()
 
 
 async def init_connection(conn: asyncpg.Connection[Any]) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
-from adk_pg.migrate import quote_ident
+from adk_pg.dbadmin import quote_ident
 from adk_pg.paths import resource_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

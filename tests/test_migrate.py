@@ -21,16 +21,9 @@ from _dbutil import (
     with_database,
 )
 
+from adk_pg.dbadmin import create_database, quote_ident
 from adk_pg.errors import MigrationError, SchemaOutdatedError
-from adk_pg.migrate import (
-    MIGRATION_LOCK_KEY,
-    check,
-    create_database,
-    ensure_current,
-    load_migrations,
-    migrate,
-    quote_ident,
-)
+from adk_pg.migrate import MIGRATION_LOCK_KEY, check, ensure_current, load_migrations, migrate
 from adk_pg.paths import resource_dir
 
 ADK_TABLES = {"sessions", "events", "app_states", "user_states", "schema_migrations"}

@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from adk_pg.cli._common import Parents
-from adk_pg.migrate import MigrationStatus, check, create_database, load_migrations, migrate
+from adk_pg.dbadmin import create_database
+from adk_pg.migrate import MigrationStatus, check, migrate
+from adk_pg.migration_files import load_migrations
 
 __all__ = ["describe_status", "register"]
 

@@ -17,7 +17,9 @@ changes. A session's revision becomes its number of events (what adk-pg's append
 The source is read in one REPEATABLE READ read-only snapshot (:mod:`adk_pg.legacy_reader`) and
 may be the same database (``public`` next to ``adk``) or another one; it is never written.
 Rows become export documents (:mod:`adk_pg.legacy_convert`), written as ``adk-pg import``
-writes them: each session atomically, skipped if it exists.
+writes them: each session atomically, skipped if it exists, its id normalised (ADK keeps
+``" s1 "`` and ``""`` as they are; see :mod:`adk_pg.transfer` for the rules and for two ids
+that normalise to one).
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ async def import_adk(
 
     Raises:
         InvalidArgumentError: a bad source DSN or schema name.
-        LegacyDataError: the tables are missing or hold a refused row; sessions before it are
-            imported, the refused one is not.
+        LegacyDataError: the tables are missing, hold a refused row, or hold two session ids
+            that normalise to one; sessions before it are imported, the refused one is not.
             Also: v0 tables and google-adk is not installed.
         StorageError: either database failed.
     """

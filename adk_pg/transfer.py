@@ -35,11 +35,23 @@ never overwrites: a session whose key exists is skipped whole (its events includ
 an app or user state that exists. Each session is imported atomically (one statement), so an
 interrupted import can simply be run again.
 
+Session ids are normalised on import as adk-pg normalises them everywhere (as ADK's
+``InMemorySessionService`` does), so that every imported session can be read and deleted by
+its id: surrounding whitespace is stripped (``" s1 "`` is stored as ``"s1"``), and a blank id
+(``""``, which ADK's ``DatabaseSessionService`` stores as it is) gets a generated uuid. That
+uuid is derived from the app, the user and the blank id (a uuid5), not drawn at random, so
+importing the same source again finds the session and skips it. Events go with their session.
+The report lists every id that changed (``session_id_changes``).
+
+Two source sessions whose ids normalise to the same id (``"s1"`` and ``" s1 "`` of one user)
+are never merged: the first one in the input is imported under that id, and the second stops
+the import with an error naming both source ids (sessions before it are imported). Rename
+the refused session in the source and import again: what was imported is skipped.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO
 
@@ -55,6 +67,7 @@ __all__ = [
     "ImportReport",
     "NoProgress",
     "Progress",
+    "SessionIdChange",
     "TransferFormatError",
     "export_jsonl",
 ]
@@ -101,9 +114,19 @@ class ExportReport:
     user_states: int = 0
 
 
+@dataclass(frozen=True)
+class SessionIdChange:
+    """A session stored under another id than its source gave: stripped, or generated."""
+
+    app_name: str
+    user_id: str
+    source_id: str
+    id: str
+
+
 @dataclass
 class ImportReport:
-    """What an import wrote, and what it left alone because it already existed."""
+    """What an import wrote, what it left alone because it existed, and the ids it changed."""
 
     sessions_imported: int = 0
     sessions_skipped: int = 0
@@ -112,10 +135,13 @@ class ImportReport:
     app_states_skipped: int = 0
     user_states_imported: int = 0
     user_states_skipped: int = 0
+    session_id_changes: list[SessionIdChange] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field by name, for ``--json``."""
-        return asdict(self)
+        """Every field by name, plus ``session_ids_changed`` (a count), for ``--json``."""
+        out = asdict(self)
+        changes = out.pop("session_id_changes")
+        return {**out, "session_ids_changed": len(changes), "session_id_changes": changes}
 
 
 def _utc_now() -> str:

@@ -1,6 +1,7 @@
-"""Reading side of :mod:`adk_pg.transfer`: check and store imported documents.
+"""Reading side of :mod:`adk_pg.transfer`: check, normalise and store imported documents.
 
-:class:`Importer` checks one session or state document and writes it with one statement.
+:class:`Importer` checks one session or state document, gives the session its normalised id
+(see the format's docstring for the rules) and writes it with one statement.
 :func:`import_jsonl` feeds it an export file line by line (``adk-pg import``);
 :func:`adk_pg.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
 """
@@ -27,6 +28,7 @@ from adk_pg.transfer import (
     Progress,
     TransferFormatError,
 )
+from adk_pg.transfer_ids import SessionIds
 
 __all__ = ["Importer", "import_jsonl"]
 
@@ -39,19 +41,21 @@ class Importer:
     def __init__(self, ops: OpsRepository, report: ImportReport) -> None:
         self._ops = ops
         self.report = report
+        self._ids = SessionIds(report.session_id_changes)
 
     async def session(self, doc: Any, where: str, line: str | None = None) -> None:
-        """Check one session document and write it with its events.
+        """Check one session document, normalise its id and write it with its events.
 
         ``line`` is the document's JSON text when it came as text; else it is serialised.
 
         Raises:
             TransferFormatError: a missing or mistyped field, naming ``where``.
+            SessionIdConflictError: its id normalises to one another session took.
             InvalidArgumentError: it holds text jsonb cannot store (a NUL, a lone surrogate).
             StorageError: the database refused or failed; the message names ``where``.
         """
         _check_session_doc(doc, where)
-        session_id = doc["id"]
+        session_id = self._ids.claim(doc["app_name"], doc["user_id"], doc["id"], where)
         text = validate.json_text(doc, where) if line is None else line
         name = f"session {doc['app_name']!r}/{doc['user_id']!r}/{session_id!r}"
         with _naming(where, name):
@@ -98,7 +102,7 @@ def _naming(where: str, name: str) -> Iterator[None]:
 
 
 def _check_session_doc(doc: Any, where: str) -> None:
-    """Check that ``doc`` is a session line the import statement can store.
+    """Check that ``doc`` is a session line the import statement can store (but its id).
 
     Raises:
         TransferFormatError: a missing or mistyped field, naming ``where``.
@@ -107,7 +111,7 @@ def _check_session_doc(doc: Any, where: str) -> None:
     def fail(reason: str) -> TransferFormatError:
         return TransferFormatError(f"{where}: {reason}")
 
-    _check_keys(doc, ("app_name", "user_id", "id"), where)
+    _check_keys(doc, ("app_name", "user_id"), where)
     revision = doc.get("revision")
     if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
         raise fail("revision must be an integer >= 0")
@@ -187,6 +191,7 @@ async def import_jsonl(
     Raises:
         TransferFormatError: a malformed line, a missing header or trailer, or counts that
             disagree with the trailer (lines before it are already imported).
+        SessionIdConflictError: two session ids normalise to one (lines before are imported).
         StorageError: the database refused a line or failed.
     """
     progress = progress or NoProgress()

@@ -94,6 +94,8 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
         "app_states_skipped": 1,
         "user_states_imported": 0,
         "user_states_skipped": 2,
+        "session_ids_changed": 0,
+        "session_id_changes": [],
     }
     assert await dump(target) == await dump(db)
 
@@ -164,6 +166,76 @@ async def test_malformed_files_are_refused_naming_the_line(
     rows = await dump(target)
     assert [s["id"] for s in rows["sessions"]] == ["c1", "s1", "s2"]
     assert len(rows["events"]) == 5
+
+
+async def export_docs(db: str) -> list[dict[str, Any]]:
+    """The lines of an export of ``db``, parsed."""
+    return [json.loads(line) for line in (await run_main("export", "--dsn", db)).out.splitlines()]
+
+
+def write_jsonl(path: Path, docs: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs))
+    return path
+
+
+async def test_a_padded_session_id_is_stripped_and_the_session_is_usable(
+    store: SessionStore, db: str, target: str, tmp_path: Path
+) -> None:
+    await fill(store)
+    # A file from another tool (or from adk-pg before imports normalised ids).
+    docs = [{**d, "id": " s2\t"} if d.get("id") == "s2" else d for d in await export_docs(db)]
+    path = write_jsonl(tmp_path / "padded.jsonl", docs)
+    first = await adk_pg("import", str(path), "--dsn", target)
+    assert first.code == 0, first
+    assert first.out == (
+        "imported 3 sessions (5 events), 1 app states, 2 user states\n"
+        "changed 1 session ids (stripped, or generated for a blank id):\n"
+        "  app 'weather' user 'bob': ' s2\\t' -> 's2'\n"
+    )
+    assert await dump(target) == await dump(db)  # stored exactly as the source's "s2"
+    again = await run_main("import", str(path), "--dsn", target, "--json")
+    report = json.loads(again.out)
+    assert (report["sessions_skipped"], report["session_ids_changed"]) == (3, 1)
+    assert report["session_id_changes"] == [
+        {"app_name": "weather", "user_id": "bob", "source_id": " s2\t", "id": "s2"}
+    ]
+    ours = await SessionStore.connect(target)
+    try:
+        for spelling in ("s2", " s2\t"):  # the store strips what it is given, too
+            session = await ours.get_session(app_name="weather", user_id="bob", session_id=spelling)
+            assert session is not None
+            assert (session.id, len(session.events)) == ("s2", 1)
+        await ours.delete_session(app_name="weather", user_id="bob", session_id="s2")
+        assert await ours.get_session(app_name="weather", user_id="bob", session_id="s2") is None
+    finally:
+        await ours.close()
+    rows = await dump(target)
+    assert [s["id"] for s in rows["sessions"]] == ["c1", "s1"]
+    assert all(e["session_id"] == "s1" for e in rows["events"])
+
+
+async def test_two_ids_that_strip_alike_are_refused_not_merged(
+    store: SessionStore, db: str, target: str, tmp_path: Path
+) -> None:
+    await fill(store)
+    docs = await export_docs(db)
+    s1 = next(d for d in docs if d.get("id") == "s1")
+    twin = {**s1, "id": " s1 ", "state": {"twin": True}, "events": s1["events"][:1]}
+    end = docs[-1]
+    end = {**end, "sessions": end["sessions"] + 1, "events": end["events"] + 1}
+    at = docs.index(s1) + 1
+    path = write_jsonl(tmp_path / "twins.jsonl", [*docs[:at], twin, *docs[at:-1], end])
+    result = await run_main("import", str(path), "--dsn", target)
+    assert result.code == 2, result
+    assert f"line {at + 1}: session ids 's1' and ' s1 ' of app 'weather' user 'alice'" in (
+        result.err
+    )
+    assert "refused rather than merged" in result.err
+    rows = await dump(target)
+    # Lines before the refused one went in; "s1" is the source's own s1, untouched.
+    assert [s["id"] for s in rows["sessions"]] == ["c1", "s1"]
+    assert rows["sessions"][1]["state"] == {"city": "Lyon"}
+    assert len([e for e in rows["events"] if e["session_id"] == "s1"]) == 4
 
 
 class FakeTerminal(io.StringIO):

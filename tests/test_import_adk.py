@@ -9,9 +9,11 @@ through both services: same state, same events field for field, same timestamps.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pickle
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from adk_pg import legacy_pickle
 from adk_pg.adk import PostgresSessionService
 from adk_pg.legacy import LEGACY_QUERIES
 from adk_pg.migrate import migrate
+from adk_pg.store import SessionStore
 
 APP, OTHER_APP = "legacy_app", "other_app"
 # Sub-microsecond digits: v1 keeps them in event_data; the timestamp column cannot.
@@ -212,6 +215,88 @@ async def test_v1_in_place_keeps_everything_and_is_idempotent(fresh: str) -> Non
         ]
     finally:
         await conn.close()
+
+
+async def test_padded_and_blank_adk_ids_are_normalised_and_usable(
+    fresh: str, tmp_path: Path
+) -> None:
+    url = adk_url(fresh)
+    originals = (" padded ", "")
+    async with DatabaseSessionService(url) as service:
+        for n, source_id in enumerate(originals):
+            session = await service.create_session(
+                app_name=APP, user_id="ann", session_id=source_id, state={"n": n}
+            )
+            for event in events_for(n):
+                await service.append_event(session, event)
+        # ADK keeps both as given: " padded " is not "padded" there.
+        assert await service.get_session(app_name=APP, user_id="ann", session_id="padded") is None
+        theirs = [
+            await service.get_session(app_name=APP, user_id="ann", session_id=source_id)
+            for source_id in originals
+        ]
+    await migrate(fresh)
+    # v1 needs no google-adk.
+    first = await adk_pg("import-adk", "--from", url, "--dsn", fresh, env=without_adk(tmp_path))
+    assert (first.code, first.err) == (0, ""), first
+    assert "imported 2 sessions (6 events)" in first.out
+    assert "changed 2 session ids (stripped, or generated for a blank id):" in first.out
+    assert f"  app {APP!r} user 'ann': ' padded ' -> 'padded'" in first.out
+    generated = re.search(r"'' -> '([0-9a-f-]{36})'", first.out)
+    assert generated is not None
+    uuid.UUID(generated[1])
+    again = await run_main("import-adk", "--from", url, "--dsn", fresh, "--json")
+    report = json.loads(again.out)
+    assert (report["sessions_skipped"], report["session_ids_changed"]) == (2, 2)
+    # The generated id is the same on every run, so the second run skipped the session.
+    assert {c["source_id"]: c["id"] for c in report["session_id_changes"]} == {
+        " padded ": "padded",
+        "": generated[1],
+    }
+
+    store = await SessionStore.connect(fresh)
+    try:
+        for n, (session_id, reference) in enumerate(
+            zip(("padded", generated[1]), theirs, strict=True)
+        ):
+            ours = await store.get_session(app_name=APP, user_id="ann", session_id=session_id)
+            assert ours is not None
+            assert reference is not None
+            assert (ours.id, ours.state["n"]) == (session_id, n)
+            assert [e.id for e in ours.events] == [e.id for e in reference.events]
+            await store.delete_session(app_name=APP, user_id="ann", session_id=session_id)
+            assert (
+                await store.get_session(app_name=APP, user_id="ann", session_id=session_id) is None
+            )
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(fresh)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM adk.sessions") == 0
+        assert await conn.fetchval("SELECT count(*) FROM adk.events") == 0
+        await conn.execute("TRUNCATE adk.app_states, adk.user_states")
+    finally:
+        await conn.close()
+
+    # Two ADK sessions that differ only by padding are never merged into one.
+    async with DatabaseSessionService(url) as service:
+        for source_id in ("twin", " twin"):
+            await service.create_session(
+                app_name=APP, user_id="bob", session_id=source_id, state={"id": source_id}
+            )
+    twins = await run_main("import-adk", "--from", url, "--dsn", fresh)
+    assert twins.code == 3, twins
+    assert "session ids " in twins.err
+    assert "'twin'" in twins.err
+    assert "' twin'" in twins.err
+    assert "of app 'legacy_app' user 'bob' both become 'twin'" in twins.err
+    assert "refused rather than merged" in twins.err
+    conn = await asyncpg.connect(fresh)
+    try:
+        rows = await conn.fetch("SELECT id, state FROM adk.sessions WHERE user_id = 'bob'")
+    finally:
+        await conn.close()
+    assert [r["id"] for r in rows] == ["twin"]
 
 
 async def create_v0_tables(url: str) -> None:

@@ -20,6 +20,16 @@ from adk_pg.transfer_import import import_jsonl
 __all__ = ["register"]
 
 EXIT_OK = 0
+# How `import` and `import-adk` store session ids: in both commands' --help.
+_SESSION_IDS = (
+    "Session ids are normalised as adk-pg normalises them everywhere: stripped of surrounding "
+    "whitespace, and a blank id gets a uuid derived from the app, user and blank id (the same "
+    "on every run); the output lists every id that changed. Two source ids that normalise to "
+    "the same id are never merged: the first one is imported, the second stops the import "
+    "with an error naming both (rename it in the source and import again)."
+)
+# Text output lists at most this many changed ids; --json lists them all.
+_CHANGES_SHOWN = 20
 
 
 def register(commands: Any, parents: Parents) -> None:
@@ -44,9 +54,9 @@ def register(commands: Any, parents: Parents) -> None:
         help="load a file written by export (idempotent)",
         description="Load an adk-pg export. Each session is imported atomically with its "
         "events; sessions, app states and user states that already exist are skipped, never "
-        "changed, so importing a file twice changes nothing. Exit codes: 0 imported, 2 usage "
-        "or a malformed or truncated file (lines before the bad one are imported), 3 "
-        "database error.",
+        "changed, so importing a file twice changes nothing. " + _SESSION_IDS + " Exit codes: "
+        "0 imported, 2 usage or a malformed or truncated file or two session ids that "
+        "normalise to one (lines before the bad one are imported), 3 database error.",
     )
     restore.add_argument("file", metavar="FILE", help="the export file, or - for stdin")
     restore.set_defaults(run=_import_command)
@@ -59,7 +69,7 @@ def register(commands: Any, parents: Parents) -> None:
         "DatabaseSessionService (schema v1 with JSON events, or v0 with pickled actions, "
         "read by a restricted unpickler) into adk-pg, keeping every timestamp. The source "
         "may be the same database (tables in --schema next to schema adk) or another one; "
-        "it is only read. Existing sessions are skipped. Reading v0 "
+        "it is only read. Existing sessions are skipped. " + _SESSION_IDS + " Reading v0 "
         "tables needs google-adk (pip install 'adk-pg[adk]'). Exit codes: 0 imported, 2 "
         "usage, 3 database error or a refused row (named in the message).",
     )
@@ -169,3 +179,10 @@ def _print_import(report: ImportReport, as_json: bool) -> None:
             f"skipped (already present) {skipped[0]} sessions, {skipped[1]} app states, "
             f"{skipped[2]} user states"
         )
+    changes = report.session_id_changes
+    if changes:
+        print(f"changed {len(changes)} session ids (stripped, or generated for a blank id):")
+        for c in changes[:_CHANGES_SHOWN]:
+            print(f"  app {c.app_name!r} user {c.user_id!r}: {c.source_id!r} -> {c.id!r}")
+        if len(changes) > _CHANGES_SHOWN:
+            print(f"  ... and {len(changes) - _CHANGES_SHOWN} more (--json lists them all)")

@@ -20,7 +20,8 @@ import asyncpg
 import pytest
 
 from adk_pg.migrate import migrate
-from adk_pg.pool import create_pool, init_connection
+from adk_pg.pool import create_pool
+from adk_pg.pool_options import init_connection
 from adk_pg.store import SessionStore
 
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -36,7 +36,7 @@ from adk_pg import (
     migrate,
 )
 from adk_pg.adk import PostgresSessionService
-from adk_pg.pool import pool_config
+from adk_pg.pool_options import pool_config
 
 APP = "app"
 USER = "user"

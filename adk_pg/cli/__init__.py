@@ -29,16 +29,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adk_pg.cli import _inspect, _migrate, _prune, _transfer
-from adk_pg.cli._common import Parents
+from adk_pg.cli._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_DATABASE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parents,
+)
 from adk_pg.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn, scrub, secret_spellings
 from adk_pg.errors import AdkPgError, InvalidArgumentError, StorageError
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_DATABASE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
-
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1  # also: nothing matched
-EXIT_USAGE = 2  # also argparse's own code for a bad command line
-EXIT_DATABASE = 3
 
 _Command = Callable[[argparse.Namespace, str], Coroutine[Any, Any, int]]
 
@@ -85,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdkPgError as exc:
         code, message = EXIT_DATABASE, str(exc)
     except KeyboardInterrupt:
-        code, message = 130, "interrupted"
+        code, message = EXIT_INTERRUPTED, "interrupted"
     except BrokenPipeError:
         # The reader went away (`adk-pg export | head`). Point stdout at /dev/null so the
         # interpreter's final flush does not fail again, as the Python docs advise.

@@ -13,7 +13,25 @@ from adk_pg import validate
 from adk_pg.migrate import ensure_current
 from adk_pg.pool import create_pool
 
-__all__ = ["Parents", "app_user_filters", "open_pool"]
+__all__ = [
+    "EXIT_CHECK_FAILED",
+    "EXIT_DATABASE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Parents",
+    "add_app_user_filters",
+    "app_user_filters",
+    "open_pool",
+]
+
+# The command's exit codes, the same for every command.
+EXIT_OK = 0
+# A check found work or nothing matched: pending migrations, no session, prune --dry-run.
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2  # also argparse's own code for a bad command line
+EXIT_DATABASE = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
 
 # Only application_name: PgBouncer refuses other startup parameters (08P01) unless listed in
 # its ignore_startup_parameters. Exact float text in exports comes from the SQL itself

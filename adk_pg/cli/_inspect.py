@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from adk_pg import validate
-from adk_pg.cli._common import Parents, add_app_user_filters, app_user_filters, open_pool
+from adk_pg.cli._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    Parents,
+    add_app_user_filters,
+    app_user_filters,
+    open_pool,
+)
 from adk_pg.cli._migrate import describe_status
 from adk_pg.cli._output import (
     human_bytes,
@@ -25,8 +32,6 @@ from adk_pg.store import SessionStore
 
 __all__ = ["describe_event", "register"]
 
-EXIT_OK = 0
-EXIT_NOTHING = 1
 _TEXT_WIDTH = 200  # characters of a text or a JSON value shown per timeline line
 
 
@@ -116,7 +121,7 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
             rows.append(("size", f"{human_bytes(report['total_bytes'])} ({parts})"))
         for name, value in rows:
             print(f"{name:<10} {value}".rstrip())
-    return EXIT_OK if migrations.is_current else EXIT_NOTHING
+    return EXIT_OK if migrations.is_current else EXIT_CHECK_FAILED
 
 
 def _schema_line(status: MigrationStatus) -> str:
@@ -160,7 +165,7 @@ async def _list_command(args: argparse.Namespace, dsn: str) -> int:
         )
     else:
         print("no sessions")
-    return EXIT_OK if found else EXIT_NOTHING
+    return EXIT_OK if found else EXIT_CHECK_FAILED
 
 
 async def _show_command(args: argparse.Namespace, dsn: str) -> int:
@@ -178,7 +183,7 @@ async def _show_command(args: argparse.Namespace, dsn: str) -> int:
             print_json(None)
         else:
             print(f"no session {args.app} / {args.user} / {args.session_id}")
-        return EXIT_NOTHING
+        return EXIT_CHECK_FAILED
     if args.json:
         print_json(session.model_dump(mode="json", exclude_none=True))
     else:

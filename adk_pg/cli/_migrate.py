@@ -6,15 +6,12 @@ import argparse
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from adk_pg.cli._common import Parents
+from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents
 from adk_pg.dbadmin import create_database
 from adk_pg.migrate import MigrationStatus, check, migrate
 from adk_pg.migration_files import load_migrations
 
 __all__ = ["describe_status", "register"]
-
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
 
 
 def register(commands: Any, parents: Parents) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adk_pg.cli._common import Parents, open_pool
+from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents, open_pool
 from adk_pg.cli._output import (
     TerminalProgress,
     iso_utc,
@@ -18,9 +18,6 @@ from adk_pg.ops import OpsRepository
 from adk_pg.validate import require_id
 
 __all__ = ["register"]
-
-EXIT_OK = 0
-EXIT_WOULD_DELETE = 1
 
 
 def register(commands: Any, parents: Parents) -> None:
@@ -102,4 +99,4 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
             f"{verb} {sessions} sessions ({events} events){where} not updated since "
             f"{show_time(plan.cutoff)} UTC{tail}"
         )
-    return EXIT_WOULD_DELETE if args.dry_run and plan.sessions else EXIT_OK
+    return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK

@@ -9,7 +9,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from adk_pg.cli._common import Parents, add_app_user_filters, app_user_filters, open_pool
+from adk_pg.cli._common import (
+    EXIT_OK,
+    Parents,
+    add_app_user_filters,
+    app_user_filters,
+    open_pool,
+)
 from adk_pg.cli._output import TerminalProgress, print_json
 from adk_pg.legacy import import_adk
 from adk_pg.migrate import load_migrations
@@ -19,7 +25,6 @@ from adk_pg.transfer_import import import_jsonl
 
 __all__ = ["register"]
 
-EXIT_OK = 0
 # How `import` and `import-adk` store session ids: in both commands' --help.
 _SESSION_IDS = (
     "Session ids are normalised as adk-pg normalises them everywhere: stripped of surrounding "

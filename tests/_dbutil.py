@@ -1,7 +1,7 @@
-"""Helpers for the migration tests: throwaway databases and roles on the test server.
+"""Throwaway databases on the test server, and helpers for the migration tests.
 
-The migration tests need *empty* databases (the run's shared one is already migrated), so each
-test makes its own and drops it WITH (FORCE) at the end, whatever the test left connected.
+The run's shared database (conftest.py) and the migration tests' *empty* ones are made here;
+each is dropped WITH (FORCE) at the end, whatever the test left connected.
 """
 
 from __future__ import annotations
@@ -36,6 +36,16 @@ def with_database(dsn: str, database: str, *, user: str = "", password: str = ""
     return urlunsplit(parts._replace(netloc=netloc, path="/" + quote(database, safe="")))
 
 
+async def create_database(server_dsn: str, name: str) -> str:
+    """Create the empty database ``name`` on the server of ``server_dsn``; return its DSN."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
+    finally:
+        await conn.close()
+    return with_database(server_dsn, name)
+
+
 async def drop_database(server_dsn: str, name: str) -> None:
     """Drop database ``name`` if it exists, disconnecting whoever still uses it."""
     conn = await asyncpg.connect(server_dsn)
@@ -49,13 +59,9 @@ async def drop_database(server_dsn: str, name: str) -> None:
 async def temp_database(server_dsn: str) -> AsyncIterator[str]:
     """Create an empty database with a random name, yield its DSN, drop it afterwards."""
     name = random_name("adk_pg_mig")
-    conn = await asyncpg.connect(server_dsn)
+    dsn = await create_database(server_dsn, name)
     try:
-        await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
-    finally:
-        await conn.close()
-    try:
-        yield with_database(server_dsn, name)
+        yield dsn
     finally:
         await drop_database(server_dsn, name)
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from _dbutil import create_database, drop_database, random_name
 
 from adk_pg.migrate import migrate
 from adk_pg.pool import create_pool
@@ -33,12 +32,6 @@ Start one of:
   * a local server:      sudo apt-get install postgresql   (listening on 127.0.0.1:5432)
                          or: bash scripts/ensure-postgres.sh
 """
-
-
-def with_database(dsn: str, database: str) -> str:
-    """Return ``dsn`` pointing at another database on the same server."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + database))
 
 
 def _docker_answers() -> bool:
@@ -90,29 +83,10 @@ def server_dsn() -> Iterator[str]:
     pytest.exit(HOW_TO_START, returncode=3)
 
 
-async def create_database(server: str, name: str) -> str:
-    """Create database ``name`` on the server and return its DSN."""
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')  # name is ours: adk_pg_test_<hex>
-    finally:
-        await conn.close()
-    return with_database(server, name)
-
-
-async def drop_database(server: str, name: str) -> None:
-    """Drop database ``name``, disconnecting whoever still uses it."""
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 async def dsn(server_dsn: str) -> AsyncIterator[str]:
     """The run's own database, migrated by the real runner, dropped at the end."""
-    name = f"adk_pg_test_{uuid.uuid4().hex[:12]}"
+    name = random_name("adk_pg_test")
     database = await create_database(server_dsn, name)
     try:
         await migrate(database)

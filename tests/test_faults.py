@@ -160,6 +160,28 @@ async def wait_until_idle(admin: asyncpg.Connection, name: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def wait_until_the_pool_saw_the_kills(
+    pool: asyncpg.Pool, admin: asyncpg.Connection, name: str, killed: set[int]
+) -> None:
+    """Wait (at most 10 s) until the killed backends have exited and the pool has noticed.
+
+    Noticed: the pool counts as connected exactly the backends the server still has.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        live = set(
+            await admin.fetchval(
+                "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity "
+                "WHERE application_name = $1",
+                name,
+            )
+        )
+        if not live & killed and pool.get_size() == len(live):
+            return
+        assert time.monotonic() < deadline, (sorted(live & killed), pool.get_size(), len(live))
+        await asyncio.sleep(0.01)
+
+
 async def wait_for_lock_wait(admin: asyncpg.Connection, name: str) -> None:
     """Wait until a backend of pool ``name`` is blocked on a lock: the statement was sent."""
     deadline = time.monotonic() + 5
@@ -205,20 +227,22 @@ async def test_terminated_connections_fail_retryably_and_never_half_write(
             await store.create_session(app_name=APP, user_id=USER, session_id=session_id)
         failures: list[StorageError] = []
         writers = asyncio.gather(*(append_until_stored(store, s, 40, failures) for s in ids))
-        kills = 0
+        killed: set[int] = set()
         rng = random.Random(7)
         # Ten rounds of killing every backend of the pool, at random moments of the run.
         for _ in range(10):
             if writers.done():
                 break
             await asyncio.sleep(rng.uniform(0.005, 0.03))
-            kills += await admin.fetchval(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = $1",
-                name,
+            killed |= set(
+                await admin.fetchval(
+                    "SELECT coalesce(array_agg(pid) FILTER (WHERE pg_terminate_backend(pid)), "
+                    "'{}') FROM pg_stat_activity WHERE application_name = $1",
+                    name,
+                )
             )
         await asyncio.wait_for(writers, timeout=60)
-        assert kills > 0
+        assert killed
         # Calls in flight did fail (and were retried): the faults were real.
         assert failures, "no append was in flight when its connection was killed"
         assert all(f.sqlstate in {None, "57P01", "08003", "08006"} for f in failures), {
@@ -227,7 +251,7 @@ async def test_terminated_connections_fail_retryably_and_never_half_write(
         await assert_consistent(admin, ids, expected_events=40)
 
         # Once the client has read the server's goodbye, the same pool just works.
-        await asyncio.sleep(0.2)
+        await wait_until_the_pool_saw_the_kills(pool, admin, name, killed)
         for session_id in ids:
             await store.append_event(
                 app_name=APP,

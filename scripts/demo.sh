@@ -32,8 +32,30 @@ heading "Process 2: a new process asks what it remembers (same session)"
 "$PYTHON" examples/demo.py --session-id "$SESSION_ID" --message "what do you remember?"
 
 # psql wants a libpq URL: drop SQLAlchemy's driver suffix if the DSN has one.
-PSQL_DSN="${ADK_PG_DSN/+asyncpg:\/\//://}"
-REDACTED="$(sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#' <<<"$PSQL_DSN")"
+REDACTED="$(sed -E -e 's#(://[^:/@]*):[^@]*@#\1:***@#' -e 's#([?&]password=)[^&]*#\1***#' <<<"${ADK_PG_DSN/+asyncpg:\/\//://}")"
+# The password goes to psql in PGPASSWORD, never on its command line, where `ps` shows it to
+# every user. Of the query string only sslmode is kept: the rest may be pool options psql
+# does not know.
+dsn_re='^[A-Za-z][A-Za-z0-9+.-]*://(([^@/?]*)@)?([^/?]*)(/[^?]*)?(\?(.*))?$'
+if [[ ! "$ADK_PG_DSN" =~ $dsn_re ]]; then
+    echo "demo: cannot parse ADK_PG_DSN=$REDACTED" >&2
+    exit 2
+fi
+userinfo="${BASH_REMATCH[2]}" hostport="${BASH_REMATCH[3]}" path="${BASH_REMATCH[4]}"
+query="${BASH_REMATCH[6]}"
+percent_decoded() { local s="${1//\\/\\\\}"; printf '%b' "${s//%/\\x}"; }
+if [[ "$userinfo" == *:* ]]; then
+    PGPASSWORD="$(percent_decoded "${userinfo#*:}")"
+    export PGPASSWORD
+    userinfo="${userinfo%%:*}"
+fi
+if [[ "$query" =~ (^|&)password=([^&]*) ]]; then
+    PGPASSWORD="$(percent_decoded "${BASH_REMATCH[2]}")"
+    export PGPASSWORD
+fi
+sslmode=""
+if [[ "$query" =~ (^|&)(sslmode=[a-z-]+) ]]; then sslmode="?${BASH_REMATCH[2]}"; fi
+PSQL_DSN="postgresql://${userinfo:+$userinfo@}$hostport$path$sslmode"
 TITLES=("the session row (session-scope state only)" "its events, in order"
         "app-scope state (the app: keys)" "user-scope state (the user: keys)")
 QUERIES=(

@@ -28,9 +28,10 @@ from google.adk.sessions.session import Session
 from pydantic import TypeAdapter
 
 from adk_pg import errors, validate
+from adk_pg.dsn import redact_dsn, resolve_dsn
 from adk_pg.migrate import migrate as run_migrations
 from adk_pg.models import SessionRecord
-from adk_pg.pool import pool_config, redact_dsn, resolve_dsn
+from adk_pg.pool_options import pool_config
 from adk_pg.store import SessionStore
 
 __all__ = [

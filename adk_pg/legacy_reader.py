@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from adk_pg.dbadmin import quote_ident
 from adk_pg.errors import translate_errors
 from adk_pg.legacy_convert import LegacyDataError
-from adk_pg.migrate import quote_ident
 from adk_pg.paths import resource_dir
 from adk_pg.pool import create_pool
 from adk_pg.queries import Query, load_queries

@@ -22,9 +22,6 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-# quote_ident is re-exported for adk_pg.legacy, which imports it from here; new code imports
-# it from adk_pg.dbadmin. Migration and load_migrations are part of this module's API.
-from adk_pg.dbadmin import quote_ident
 from adk_pg.errors import (
     InvalidArgumentError,
     MigrationError,
@@ -44,7 +41,6 @@ __all__ = [
     "ensure_current",
     "load_migrations",
     "migrate",
-    "quote_ident",
 ]
 
 Target: TypeAlias = "str | asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy"

@@ -15,21 +15,11 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-# pool_config, init_connection, redact_dsn and resolve_dsn are re-exported (see __all__) for
-# the modules that import them from here; new code imports them from their own modules.
-from adk_pg.dsn import mentions_secret, redact_dsn, resolve_dsn, scrub, secret_spellings
+from adk_pg.dsn import mentions_secret, redact_dsn, scrub, secret_spellings
 from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
-from adk_pg.pool_options import PoolConfig, init_connection, pool_config
+from adk_pg.pool_options import PoolConfig, pool_config
 
-__all__ = [
-    "PoolConfig",
-    "create_pool",
-    "init_connection",
-    "pool_config",
-    "redact_dsn",
-    "resolve_dsn",
-    "single_connection",
-]
+__all__ = ["create_pool", "single_connection"]
 
 
 async def create_pool(

@@ -37,7 +37,8 @@ from adk_pg.models import (
     session_from_record,
 )
 from adk_pg.paging import FIRST_NEWEST, FIRST_OLDEST, decode_event_token, encode_event_token
-from adk_pg.pool import create_pool, pool_config
+from adk_pg.pool import create_pool
+from adk_pg.pool_options import pool_config
 from adk_pg.queries import QUERIES
 
 __all__ = ["SessionStore"]
@@ -75,7 +76,7 @@ class SessionStore:
             StorageError: the server cannot be reached.
         """
         config = pool_config(dsn, **pool_options)
-        pool = await create_pool(dsn, **pool_options)
+        pool = await create_pool(config)
         try:
             if migrate:
                 await run_migrations(pool)

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 
-from adk_pg.pool import redact_dsn, resolve_dsn
+from adk_pg.dsn import redact_dsn, resolve_dsn
 from bench import report
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes, with_database
 

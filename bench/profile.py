@@ -31,7 +31,8 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
-from adk_pg.pool import init_connection, resolve_dsn
+from adk_pg.dsn import resolve_dsn
+from adk_pg.pool_options import init_connection
 from bench.__main__ import admin_connect
 from bench.common import (
     LIST_APP,

@@ -15,7 +15,7 @@ from _dbutil import temp_database
 
 from adk_pg.cli._output import TerminalProgress
 from adk_pg.migrate import migrate
-from adk_pg.pool import init_connection
+from adk_pg.pool_options import init_connection
 from adk_pg.store import SessionStore
 
 # Every column of every table; the float8 event time as its bytes, to compare bit for bit.

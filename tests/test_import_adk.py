@@ -417,3 +417,34 @@ def test_only_legacy_pickle_imports_pickle() -> None:
         if re.search(r"^\s*(import pickle|from pickle import)", path.read_text(), re.MULTILINE)
     }
     assert importers == {"legacy_pickle.py"}
+
+
+async def test_v1_tables_in_another_schema_and_another_database(
+    fresh: str, server_dsn: str
+) -> None:
+    """ADK's tables in schema `legacy` of one database, imported into another database."""
+    conn = await asyncpg.connect(fresh)
+    try:
+        await conn.execute("CREATE SCHEMA legacy")
+    finally:
+        await conn.close()
+    in_legacy = {"connect_args": {"server_settings": {"search_path": "legacy"}}}
+    async with DatabaseSessionService(adk_url(fresh), **in_legacy) as service:
+        session = await service.create_session(
+            app_name=APP, user_id="ann", session_id="s0", state={"k": 1, "user:lang": "fr"}
+        )
+        for event in events_for(0):
+            await service.append_event(session, event)
+        theirs = await service.get_session(app_name=APP, user_id="ann", session_id="s0")
+        their_user_state = await service.get_user_state(app_name=APP, user_id="ann")
+    async with temp_database(server_dsn) as target:
+        await migrate(target)
+        result = await adk_pg(
+            "import-adk", "--from", adk_url(fresh), "--schema", "legacy", "--dsn", target
+        )
+        assert (result.code, result.err) == (0, ""), result
+        assert "read ADK schema v1 tables in schema legacy" in result.out
+        async with PostgresSessionService(target, migrate=False) as ours:
+            mine = await ours.get_session(app_name=APP, user_id="ann", session_id="s0")
+            assert await ours.get_user_state(app_name=APP, user_id="ann") == their_user_state
+    assert_same(theirs, mine)

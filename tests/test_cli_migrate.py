@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from _dbutil import REPO_ROOT, drop_database, random_name, temp_database, with_database
+from _cli import adk_pg
+from _dbutil import drop_database, random_name, temp_database, with_database
 
 from adk_pg.migrate import load_migrations
 
@@ -18,38 +15,11 @@ SECRET = "Hunter2-s3cret"
 UNREACHABLE = f"postgresql://postgres:{SECRET}@127.0.0.1:1/adk_sessions"
 
 
-@dataclass(frozen=True)
-class Result:
-    """What the command did: exit code and both output streams."""
-
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 async def empty_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A brand-new empty database of its own, dropped WITH (FORCE) after the test."""
     async with temp_database(server_dsn) as dsn:
         yield dsn
-
-
-async def adk_pg(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run ``python -m adk_pg ARGS`` with no DSN variables except those in ``env``."""
-    base = {k: v for k, v in os.environ.items() if k not in {"ADK_PG_DSN", "POSTGRES_URL"}}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "adk_pg",
-        *args,
-        cwd=REPO_ROOT,
-        env={**base, **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return Result(proc.returncode, out.decode(), err.decode())
 
 
 async def test_check_then_migrate_then_check(empty_dsn: str) -> None:

@@ -27,7 +27,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The tests find PostgreSQL as ADK_PG_TEST_DSN, else Docker (testcontainers), else a local
+# server; without the first two, ensure-postgres.sh makes sure a local one answers.
 test: lint typecheck
+	@if [ -z "$${ADK_PG_TEST_DSN:-}" ] && ! timeout 5 docker info >/dev/null 2>&1; then \
+	  ADK_PG_TEST_DSN="$$(bash scripts/ensure-postgres.sh --print-dsn)" || exit 1; \
+	  export ADK_PG_TEST_DSN; \
+	fi; \
 	$(PY) -m pytest
 
 fmt: $(STAMP)

@@ -147,14 +147,7 @@ class SessionRecords:
                     raise
                 raise AlreadyExistsError(f"Session with id {session_id} already exists.") from exc
         assert row is not None  # an INSERT without conflict returns its row
-        return SessionRecord(
-            app_name=app_name,
-            user_id=user_id,
-            id=session_id,
-            state=merge_state(row["state"], row["app_state"], row["user_state"]),
-            last_update_time=row["update_time"],
-            revision=row["revision"],
-        )
+        return _record(app_name, user_id, session_id, row)
 
     async def get_session_record(
         self,
@@ -182,15 +175,7 @@ class SessionRecords:
             )
         if row is None:
             return None
-        return SessionRecord(
-            app_name=app_name,
-            user_id=user_id,
-            id=session_id,
-            state=merge_state(row["state"], row["app_state"], row["user_state"]),
-            last_update_time=row["update_time"],
-            revision=row["revision"],
-            events_json=row["events"],
-        )
+        return _record(app_name, user_id, session_id, row, events_json=row["events"])
 
     async def list_session_records(
         self,
@@ -235,17 +220,7 @@ class SessionRecords:
             rows = rows[:size]
             last = rows[-1]
             token = validate.encode_page_token(last["update_us"], last["user_id"], last["id"])
-        records = [
-            SessionRecord(
-                app_name=app_name,
-                user_id=row["user_id"],
-                id=row["id"],
-                state=merge_state(row["state"], row["app_state"], row["user_state"]),
-                last_update_time=row["update_time"],
-                revision=row["revision"],
-            )
-            for row in rows
-        ]
+        records = [_record(app_name, row["user_id"], row["id"], row) for row in rows]
         return records, token
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
@@ -350,3 +325,18 @@ class SessionRecords:
             f"(revision {expected_revision}, now {check['revision']}). Please reload the "
             "session before appending more events."
         )
+
+
+def _record(
+    app_name: str, user_id: str, session_id: str, row: asyncpg.Record, events_json: str = "[]"
+) -> SessionRecord:
+    """A session row (state, app_state, user_state, update_time, revision) as a record."""
+    return SessionRecord(
+        app_name=app_name,
+        user_id=user_id,
+        id=session_id,
+        state=merge_state(row["state"], row["app_state"], row["user_state"]),
+        last_update_time=row["update_time"],
+        revision=row["revision"],
+        events_json=events_json,
+    )

@@ -56,6 +56,7 @@ class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
 
 
 _EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+_SESSIONS: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
 # Keyword arguments ADK's service factories pass that are not pool options.
 _IGNORED_FACTORY_KWARGS = frozenset({"agents_dir"})
 _SCHEME_ALIASES = ("adkpg://", "adk-pg://")
@@ -201,8 +202,11 @@ class PostgresSessionService(BaseSessionService):
             InvalidArgumentError: a bad id (a ValueError).
         """
         store = await self._open()
-        records, _ = await store.list_session_records(app_name=app_name, user_id=user_id)
-        return ListSessionsResponse(sessions=[_to_session(r, []) for r in records])
+        page = await store.list_session_records(app_name=app_name, user_id=user_id)
+        sessions = _SESSIONS.validate_json(page.sessions_json)
+        for session, revision in zip(sessions, page.revisions, strict=True):
+            session._storage_update_marker = str(revision)
+        return ListSessionsResponse(sessions=sessions)
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session and its events; app and user state stay. Missing: no-op.

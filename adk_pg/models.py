@@ -26,6 +26,7 @@ __all__ = [
     "EventPage",
     "Session",
     "SessionPage",
+    "SessionPageRecord",
     "SessionRecord",
     "merge_state",
 ]
@@ -180,6 +181,20 @@ class SessionRecord:
     events_json: str = "[]"
 
 
+@dataclass(frozen=True)
+class SessionPageRecord:
+    """One page of sessions as read from the database, before they are turned into models.
+
+    ``sessions_json`` is a JSON array of sessions without events (``id``, ``app_name``,
+    ``user_id``, merged ``state``, ``last_update_time``), ``revisions`` their revisions in the
+    same order, so that a caller with its own Session class validates the page in one pass.
+    """
+
+    sessions_json: str
+    revisions: list[int]
+    next_page_token: str | None = None
+
+
 def merge_state(
     session_state: dict[str, Any], app_state: dict[str, Any], user_state: dict[str, Any]
 ) -> dict[str, Any]:
@@ -193,6 +208,7 @@ def merge_state(
 
 
 EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+_SESSION_LIST: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
 
 
 def session_from_record(record: SessionRecord) -> Session:
@@ -206,3 +222,11 @@ def session_from_record(record: SessionRecord) -> Session:
         last_update_time=record.last_update_time,
         revision=record.revision,
     )
+
+
+def page_from_record(record: SessionPageRecord) -> SessionPage:
+    """Build a :class:`SessionPage` (the sessions validated from JSON in one pass)."""
+    sessions = _SESSION_LIST.validate_json(record.sessions_json)
+    for session, revision in zip(sessions, record.revisions, strict=True):
+        session.revision = revision
+    return SessionPage(sessions=sessions, next_page_token=record.next_page_token)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import asyncpg
+import pydantic_core
 
 from adk_pg import validate
 from adk_pg.errors import (
@@ -28,6 +29,7 @@ from adk_pg.migrate import ensure_current
 from adk_pg.migrate import migrate as run_migrations
 from adk_pg.models import (
     AppendResult,
+    SessionPageRecord,
     SessionRecord,
     merge_state,
 )
@@ -184,8 +186,8 @@ class SessionRecords:
         user_id: str | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[list[SessionRecord], str | None]:
-        """Like :meth:`list_sessions`, returning records and the next page token.
+    ) -> SessionPageRecord:
+        """Like :meth:`list_sessions`, with the sessions left as one JSON array (for adapters).
 
         Raises:
             InvalidArgumentError: a bad id, page size or page token.
@@ -198,30 +200,26 @@ class SessionRecords:
         after = _FIRST_PAGE
         if page_token is not None:
             after = validate.decode_page_token(page_token)
-        # One more row than asked tells whether another page follows.
-        limit = None if size is None else size + 1
         with translate_errors(f"list_sessions {app_name!r}"):
-            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
-                if user_id is None:
-                    rows = await conn.fetch(
-                        QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], limit
-                    )
-                else:
-                    rows = await conn.fetch(
-                        QUERIES.list_user_sessions.sql,
-                        app_name,
-                        user_id,
-                        after[0],
-                        after[2],
-                        limit,
-                    )
+            if user_id is None:
+                row = await self._fetchrow(
+                    QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], size
+                )
+            else:
+                row = await self._fetchrow(
+                    QUERIES.list_user_sessions.sql, app_name, user_id, after[0], after[2], size
+                )
+        assert row is not None  # an aggregate without GROUP BY returns one row
         token = None
-        if size is not None and len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            token = validate.encode_page_token(last["update_us"], last["user_id"], last["id"])
-        records = [_record(app_name, row["user_id"], row["id"], row) for row in rows]
-        return records, token
+        if row["next_update_us"] is not None:
+            token = validate.encode_page_token(
+                row["next_update_us"], row["next_user_id"], row["next_id"]
+            )
+        return SessionPageRecord(
+            sessions_json=row["sessions"],
+            revisions=pydantic_core.from_json(row["revisions"]),
+            next_page_token=token,
+        )
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The user-scope state (keys without ``user:``), or ``{}``.

@@ -24,6 +24,7 @@ from adk_pg.models import (
     EventPage,
     Session,
     SessionPage,
+    page_from_record,
     session_from_record,
 )
 from adk_pg.paging import FIRST_NEWEST, FIRST_OLDEST, decode_event_token, encode_event_token
@@ -104,11 +105,10 @@ class SessionStore(SessionRecords):
             InvalidArgumentError: a bad id, page size or page token.
             StorageError: the database failed.
         """
-        records, token = await self.list_session_records(
-            app_name=app_name, user_id=user_id, page_size=page_size, page_token=page_token
-        )
-        return SessionPage(
-            sessions=[session_from_record(r) for r in records], next_page_token=token
+        return page_from_record(
+            await self.list_session_records(
+                app_name=app_name, user_id=user_id, page_size=page_size, page_token=page_token
+            )
         )
 
     async def append_event(

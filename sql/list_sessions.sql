@@ -1,25 +1,65 @@
 -- name: list_sessions
 -- One page of an app's sessions (all users) in (update_time, user_id, id) order, after the
 -- keyset position ($2, $3, $4); the first page passes (NULL, '', ''). No events.
+-- The page comes back as one JSON array, each session shaped as ADK's Session without
+-- events: {"id", "app_name", "user_id", "state", "last_update_time"}, the state merged as
+-- ADK merges it (session keys, then app: keys, then user: keys, prefixed); the client parses
+-- one document instead of decoding three jsonb values per session.
 -- $1 app_name text
 -- $2 after_update_time timestamptz
 -- $3 after_user_id text
 -- $4 after_id text
 -- $5 page_size integer (NULL = every remaining session)
--- returns: rows (user_id, id, state, revision, update_time, update_us, user_state, app_state)
-SELECT s.user_id,
-       s.id,
-       s.state,
-       s.revision,
-       extract(epoch FROM s.update_time)::float8 AS update_time,
-       (extract(epoch FROM s.update_time) * 1000000)::bigint AS update_us,
-       coalesce(u.state, '{}'::jsonb) AS user_state,
-       coalesce(a.state, '{}'::jsonb) AS app_state
-FROM adk.sessions AS s
-LEFT JOIN adk.user_states AS u ON u.app_name = s.app_name AND u.user_id = s.user_id
-LEFT JOIN adk.app_states AS a ON a.app_name = s.app_name
-WHERE s.app_name = $1
-  AND (s.update_time, s.user_id, s.id)
-      > (coalesce($2::timestamptz, '-infinity'), $3::text, $4::text)
-ORDER BY s.update_time, s.user_id, s.id
-LIMIT $5::integer;
+-- returns: one row: sessions (text), revisions (text, a JSON array of int), and next_update_us, next_user_id,
+--          next_id: the keyset position of the page's last session when more may follow
+WITH page AS (
+    SELECT s.user_id, s.id, s.state::text AS state, s.revision, s.update_time,
+           row_number() OVER (ORDER BY s.update_time, s.user_id, s.id) AS n
+    FROM adk.sessions AS s
+    WHERE s.app_name = $1
+      AND (s.update_time, s.user_id, s.id)
+          > (coalesce($2::timestamptz, '-infinity'), $3::text, $4::text)
+    ORDER BY s.update_time, s.user_id, s.id
+    -- One more row than asked tells whether another page follows (NULL + 1 = no limit).
+    LIMIT $5::integer + 1
+), app_scope AS (
+    -- The app: keys every session shows, as JSON object members.
+    SELECT string_agg(to_json('app:' || kv.key)::text || ': ' || kv.value::text, ', ')
+               AS members
+    FROM adk.app_states AS a, jsonb_each(a.state) AS kv
+    WHERE a.app_name = $1
+), user_scope AS (
+    -- The user: keys of each user, as JSON object members.
+    SELECT u.user_id,
+           string_agg(to_json('user:' || kv.key)::text || ': ' || kv.value::text, ', ')
+               AS members
+    FROM adk.user_states AS u, jsonb_each(u.state) AS kv
+    WHERE u.app_name = $1
+    GROUP BY u.user_id
+), shown AS (
+    SELECT page.n, page.revision,
+           '{"id": ' || to_json(page.id)::text
+               || ', "app_name": ' || to_json($1::text)::text
+               || ', "user_id": ' || to_json(page.user_id)::text
+               || ', "state": {' || concat_ws(', ',
+                      nullif(substr(page.state, 2, length(page.state) - 2), ''),
+                      app_scope.members, user_scope.members) || '}'
+               || ', "last_update_time": ' || extract(epoch FROM page.update_time)::text
+               || '}' AS document
+    FROM page
+    CROSS JOIN app_scope
+    LEFT JOIN user_scope ON user_scope.user_id = page.user_id
+    WHERE $5::integer IS NULL OR page.n <= $5::integer
+), next AS (
+    SELECT last.user_id, last.id, (extract(epoch FROM last.update_time) * 1000000)::bigint AS us
+    FROM page AS last
+    WHERE last.n = $5::integer AND EXISTS (SELECT 1 FROM page AS more WHERE more.n > last.n)
+)
+SELECT '[' || coalesce(string_agg(shown.document, ', ' ORDER BY shown.n), '') || ']' AS sessions,
+       -- A JSON array, not bigint[]: arrays cost a type lookup on each new connection.
+       '[' || coalesce(string_agg(shown.revision::text, ',' ORDER BY shown.n), '') || ']'
+           AS revisions,
+       (SELECT next.us FROM next) AS next_update_us,
+       (SELECT next.user_id FROM next) AS next_user_id,
+       (SELECT next.id FROM next) AS next_id
+FROM shown;

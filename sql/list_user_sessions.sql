@@ -1,24 +1,55 @@
 -- name: list_user_sessions
 -- One page of one user's sessions in (update_time, id) order, after the keyset position
--- ($3, $4); the first page passes (NULL, ''). No events.
+-- ($3, $4); the first page passes (NULL, ''). No events. The page comes back as one JSON
+-- array built here (see list_sessions.sql for its shape), so that the client parses one
+-- document instead of decoding three jsonb values per session.
 -- $1 app_name text
 -- $2 user_id text
 -- $3 after_update_time timestamptz
 -- $4 after_id text
 -- $5 page_size integer (NULL = every remaining session)
--- returns: rows (user_id, id, state, revision, update_time, update_us, user_state, app_state)
-SELECT s.user_id,
-       s.id,
-       s.state,
-       s.revision,
-       extract(epoch FROM s.update_time)::float8 AS update_time,
-       (extract(epoch FROM s.update_time) * 1000000)::bigint AS update_us,
-       coalesce(u.state, '{}'::jsonb) AS user_state,
-       coalesce(a.state, '{}'::jsonb) AS app_state
-FROM adk.sessions AS s
-LEFT JOIN adk.user_states AS u ON u.app_name = s.app_name AND u.user_id = s.user_id
-LEFT JOIN adk.app_states AS a ON a.app_name = s.app_name
-WHERE s.app_name = $1 AND s.user_id = $2
-  AND (s.update_time, s.id) > (coalesce($3::timestamptz, '-infinity'), $4::text)
-ORDER BY s.update_time, s.id
-LIMIT $5::integer;
+-- returns: one row: sessions (text), revisions (text, a JSON array of int), and next_update_us, next_user_id,
+--          next_id: the keyset position of the page's last session when more may follow
+WITH page AS (
+    SELECT s.user_id, s.id, s.state::text AS state, s.revision, s.update_time,
+           row_number() OVER (ORDER BY s.update_time, s.id) AS n
+    FROM adk.sessions AS s
+    WHERE s.app_name = $1 AND s.user_id = $2
+      AND (s.update_time, s.id) > (coalesce($3::timestamptz, '-infinity'), $4::text)
+    ORDER BY s.update_time, s.id
+    -- One more row than asked tells whether another page follows (NULL + 1 = no limit).
+    LIMIT $5::integer + 1
+), scope AS (
+    -- The app: and user: keys every session of this user shows, as JSON members.
+    SELECT (SELECT string_agg(to_json('app:' || kv.key)::text || ': ' || kv.value::text, ', ')
+            FROM adk.app_states AS a, jsonb_each(a.state) AS kv
+            WHERE a.app_name = $1) AS app_members,
+           (SELECT string_agg(to_json('user:' || kv.key)::text || ': ' || kv.value::text, ', ')
+            FROM adk.user_states AS u, jsonb_each(u.state) AS kv
+            WHERE u.app_name = $1 AND u.user_id = $2) AS user_members
+), shown AS (
+    SELECT page.n, page.revision,
+           '{"id": ' || to_json(page.id)::text
+               || ', "app_name": ' || to_json($1::text)::text
+               || ', "user_id": ' || to_json(page.user_id)::text
+               -- Session keys, then app: keys, then user: keys, as ADK merges them.
+               || ', "state": {' || concat_ws(', ',
+                      nullif(substr(page.state, 2, length(page.state) - 2), ''),
+                      scope.app_members, scope.user_members) || '}'
+               || ', "last_update_time": ' || extract(epoch FROM page.update_time)::text
+               || '}' AS document
+    FROM page, scope
+    WHERE $5::integer IS NULL OR page.n <= $5::integer
+), next AS (
+    SELECT last.user_id, last.id, (extract(epoch FROM last.update_time) * 1000000)::bigint AS us
+    FROM page AS last
+    WHERE last.n = $5::integer AND EXISTS (SELECT 1 FROM page AS more WHERE more.n > last.n)
+)
+SELECT '[' || coalesce(string_agg(shown.document, ', ' ORDER BY shown.n), '') || ']' AS sessions,
+       -- A JSON array, not bigint[]: arrays cost a type lookup on each new connection.
+       '[' || coalesce(string_agg(shown.revision::text, ',' ORDER BY shown.n), '') || ']'
+           AS revisions,
+       (SELECT next.us FROM next) AS next_update_us,
+       (SELECT next.user_id FROM next) AS next_user_id,
+       (SELECT next.id FROM next) AS next_id
+FROM shown;

@@ -30,9 +30,10 @@ from pydantic import TypeAdapter
 from adk_pg import errors, validate
 from adk_pg.dsn import redact_dsn, resolve_dsn
 from adk_pg.migrate import migrate as run_migrations
-from adk_pg.models import SessionRecord
+from adk_pg.models import SAMPLE_EVENTS_JSON, SessionRecord, genai_no_ops
 from adk_pg.pool_options import pool_config
 from adk_pg.store import SessionStore
+from adk_pg.trusted import trusted_list_validator
 
 __all__ = [
     "AlreadyExistsError",
@@ -56,6 +57,14 @@ class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
 
 
 _EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+# Stored events are JSON this module dumped from validated Events: read them without the
+# Python code pydantic runs per model that does nothing for such JSON (see adk_pg.trusted).
+_convenience = getattr(Event, "_accept_convenience_kwargs", None)
+_decode_events = trusted_list_validator(
+    Event,
+    skip=[*genai_no_ops(), *([_convenience] if _convenience is not None else [])],
+    samples=lambda: _EVENTS.validate_json(SAMPLE_EVENTS_JSON),
+)
 _SESSIONS: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
 # Keyword arguments ADK's service factories pass that are not pool options.
 _IGNORED_FACTORY_KWARGS = frozenset({"agents_dir"})
@@ -191,7 +200,7 @@ class PostgresSessionService(BaseSessionService):
         )
         if record is None:
             return None
-        return _to_session(record, _EVENTS.validate_json(record.events_json))
+        return _to_session(record, _decode_events(record.events_json))
 
     async def list_sessions(
         self, *, app_name: str, user_id: str | None = None

@@ -12,9 +12,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 from pydantic.alias_generators import to_camel
+
+from adk_pg.trusted import trusted_list_validator
 
 __all__ = [
     "APP_PREFIX",
@@ -208,6 +211,81 @@ def merge_state(
 
 
 EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+# Stored events of many shapes: the fast decoders (adk_pg.trusted) must read them exactly as
+# pydantic does before they are used. Valid for ADK's Event and for ours.
+SAMPLE_EVENTS_JSON = pydantic_core.to_json(
+    [
+        {
+            "id": "e1",
+            "invocation_id": "i1",
+            "author": "user",
+            "timestamp": 1700000000.123456,
+            "content": {"role": "user", "parts": [{"text": "hello"}]},
+            "actions": {"state_delta": {"k": 1, "nested": {"a": [1, None, "x"]}}},
+        },
+        {
+            "id": "e2",
+            "invocation_id": "i1",
+            "author": "agent",
+            "branch": "root.sub",
+            "timestamp": 1700000001.5,
+            "model_version": "m",
+            "content": {
+                "role": "model",
+                "parts": [
+                    {"text": "thinking", "thought": True, "thought_signature": "c2ln"},
+                    {"function_call": {"id": "c1", "name": "lookup", "args": {"q": "x"}}},
+                    {"inline_data": {"mime_type": "image/png", "data": "iVBORw0K"}},
+                    {"file_data": {"mime_type": "text/plain", "file_uri": "gs://b/f"}},
+                    {"executable_code": {"language": "PYTHON", "code": "print(1)"}},
+                    {"code_execution_result": {"outcome": "OUTCOME_OK", "output": "1"}},
+                ],
+            },
+            "actions": {
+                "state_delta": {"app:a": 1, "user:u": "v"},
+                "artifact_delta": {"report.txt": 2},
+                "skip_summarization": True,
+            },
+            "long_running_tool_ids": ["c1"],
+            "usage_metadata": {"prompt_token_count": 10, "candidates_token_count": 5},
+            "finish_reason": "STOP",
+            "turn_complete": True,
+            "custom_metadata": {"trace": {"id": 7}},
+        },
+        {
+            "id": "e3",
+            "invocation_id": "i1",
+            "author": "agent",
+            "timestamp": 1700000002.0,
+            "content": {
+                "role": "user",
+                "parts": [{"function_response": {"id": "c1", "name": "lookup", "response": {}}}],
+            },
+            "actions": {"transfer_to_agent": "other", "escalate": False},
+            "error_code": "E",
+            "error_message": "failed",
+        },
+        {"id": "e4", "invocation_id": "", "author": "", "timestamp": 0.5, "actions": {}},
+    ]
+).decode()
+
+
+def genai_no_ops() -> list[object]:
+    """What google-genai runs per Part that does nothing for JSON it dumped (adk_pg.trusted).
+
+    A warning-only before-validator (it looks for model instances of the wrong class, which
+    JSON cannot hold) and ``Part.__init__`` (a positional convenience argument).
+    """
+    check = getattr(types.Part, "_check_field_type_mismatches", None)
+    return [f for f in (check, types.Part.__init__) if f is not None]
+
+
+decode_events = trusted_list_validator(
+    Event,
+    skip=genai_no_ops(),
+    samples=lambda: EVENT_LIST.validate_json(SAMPLE_EVENTS_JSON),
+)
 _SESSION_LIST: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
 
 
@@ -218,7 +296,7 @@ def session_from_record(record: SessionRecord) -> Session:
         user_id=record.user_id,
         id=record.id,
         state=record.state,
-        events=EVENT_LIST.validate_json(record.events_json),
+        events=decode_events(record.events_json),
         last_update_time=record.last_update_time,
         revision=record.revision,
     )

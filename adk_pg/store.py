@@ -17,13 +17,13 @@ from adk_pg.errors import (
     translate_errors,
 )
 from adk_pg.models import (
-    EVENT_LIST,
     TEMP_PREFIX,
     AppendResult,
     Event,
     EventPage,
     Session,
     SessionPage,
+    decode_events,
     page_from_record,
     session_from_record,
 )
@@ -204,7 +204,7 @@ class SessionStore(SessionRecords):
         assert row is not None  # no FROM at the top: always one row
         if not row["session_exists"]:
             raise SessionNotFoundError(f"Session {session_id} not found.")
-        events = EVENT_LIST.validate_json(row["events"])  # oldest first
+        events = decode_events(row["events"])  # oldest first
         if newest_first:
             events.reverse()
         token = None

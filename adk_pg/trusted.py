@@ -1,0 +1,156 @@
+"""Faster decoding of JSON this package wrote itself, and so can trust.
+
+Per model instance, validation runs Python code that does nothing for JSON dumped by
+``model_dump_json``: before-validators for convenience arguments, custom ``__init__`` methods.
+The caller names them in ``skip``. Dropping them from a copy of the core schema is not enough:
+pydantic-core reuses a complete model class's own validator for each ``model`` node. So each
+node gets a stand-in class whose ``__new__`` allocates the real model: the node is compiled from
+the copy, keeps the model's own config, and pydantic-core builds the instance as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic_core import SchemaValidator
+
+__all__ = ["TrustedDecoder", "decodes_alike", "fast_list_validator", "trusted_list_validator"]
+
+M = TypeVar("M", bound=BaseModel)
+Decode = Callable[[str | bytes], list[M]]
+Skip = Collection[object]  # functions, in any wrapping _underlying sees through
+_log = logging.getLogger(__name__)
+_DATA_KEYS = ("serialization", "metadata", "default")  # not validators: shared as they are
+
+
+def _underlying(function: Any) -> Any:
+    """The plain function under bound methods, classmethods and ``functools.wraps``."""
+    while True:
+        inner = getattr(function, "__func__", None) or getattr(function, "__wrapped__", None)
+        if inner is None:
+            return function
+        function = inner
+
+
+def _stand_in(cls: type[BaseModel]) -> type:
+    """A class pydantic-core has no prebuilt validator for, whose instances are ``cls``'s."""
+
+    allocate = cls.__new__
+
+    def __new__(_stand_in_cls: type) -> Any:
+        return allocate(cls)
+
+    return type(cls.__name__, (), {"__new__": __new__, "__module__": cls.__module__})
+
+
+def _rewrite(schema: Any, skip: set[Any], stand_ins: dict[type, type]) -> Any:
+    """A copy of ``schema`` without the skipped validators, each model node on a stand-in."""
+    if isinstance(schema, list):
+        return [_rewrite(item, skip, stand_ins) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copy = {}
+    for key, value in schema.items():
+        copy[key] = value if key in _DATA_KEYS else _rewrite(value, skip, stand_ins)
+    kind = schema.get("type")
+    # A node with a ref may be the target of a definition-ref: it has to stay.
+    removable = kind in ("function-before", "function-after") and "ref" not in schema
+    if removable and _underlying(schema["function"]["function"]) in skip:
+        return copy["schema"]
+    if kind != "model" or schema.get("root_model"):
+        return copy
+    cls = schema["cls"]
+    if schema.get("custom_init"):
+        if _underlying(cls.__init__) not in skip:
+            return copy  # that __init__ may do real work: keep calling it
+        copy["custom_init"] = False
+    if cls not in stand_ins:
+        stand_ins[cls] = _stand_in(cls)
+    copy["cls"] = stand_ins[cls]
+    return copy
+
+
+def fast_list_validator(model: type[M], *, skip: Skip) -> Decode[M]:
+    """Decode a JSON array of ``model`` documents without the functions in ``skip``.
+
+    A skipped custom ``__init__`` is not called at all: fields are set as if there were none.
+    """
+    schema = TypeAdapter(list[model]).core_schema  # type: ignore[valid-type]
+    skipped = {_underlying(function) for function in skip}
+    return cast("Decode[M]", SchemaValidator(_rewrite(schema, skipped, {})).validate_json)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, and models with the same fields set, all the way down."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, BaseModel):
+        state_a = (a.__dict__, a.model_fields_set, a.__pydantic_extra__, a.__pydantic_private__)
+        state_b = (b.__dict__, b.model_fields_set, b.__pydantic_extra__, b.__pydantic_private__)
+        return _same(state_a, state_b)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[key], b[key]) for key in a)
+    return bool(a == b)
+
+
+def decodes_alike(fast: Decode[M], standard: Decode[M], samples: Iterable[M]) -> bool:
+    """Whether both decoders turn the stored JSON of ``samples`` into indistinguishable models."""
+    text = "[" + ",".join(sample.model_dump_json(exclude_none=True) for sample in samples) + "]"
+    ours, theirs = fast(text), standard(text)
+    if ours != theirs or not _same(ours, theirs):
+        return False
+    for x, y in zip(ours, theirs, strict=True):
+        if x.model_dump_json() != y.model_dump_json():
+            return False
+        if x.model_dump_json(exclude_unset=True) != y.model_dump_json(exclude_unset=True):
+            return False
+    return True
+
+
+class TrustedDecoder(Generic[M]):
+    """Builds and checks the fast decoder on first use, or settles for the standard one.
+
+    Two threads may both build it the first time: the results are equivalent, one is kept.
+    """
+
+    def __init__(self, model: type[M], skip: Skip, samples: Callable[[], Iterable[M]]) -> None:
+        self._model, self._skip, self._samples = model, skip, samples
+        self._decode: Decode[M] | None = None
+        self._fast = False
+
+    @property
+    def uses_fast_path(self) -> bool:
+        """Whether the fast decoder was built and passed its check (False before first use)."""
+        return self._fast
+
+    def _choose(self) -> Decode[M]:
+        standard: Decode[M] = TypeAdapter(list[self._model]).validate_json  # type: ignore[name-defined]
+        try:
+            fast = fast_list_validator(self._model, skip=self._skip)
+            if decodes_alike(fast, standard, self._samples()):
+                self._fast = True
+                return fast
+            _log.warning("fast decoding of %s differs from pydantic's", self._model.__name__)
+        except Exception:
+            _log.warning("no fast decoding of %s", self._model.__name__, exc_info=True)
+        return standard
+
+    def __call__(self, text: str | bytes) -> list[M]:
+        if self._decode is None:
+            self._decode = self._choose()
+        return self._decode(text)
+
+
+def trusted_list_validator(
+    model: type[M], *, skip: Skip, samples: Callable[[], Iterable[M]] = tuple
+) -> TrustedDecoder[M]:
+    """A decoder of JSON arrays of ``model``: fast once it has decoded ``samples()`` as pydantic.
+
+    Nothing is built before the first call. ``samples`` should cover the shapes stored.
+    """
+    return TrustedDecoder(model, skip, samples)

@@ -41,9 +41,11 @@ WITH page AS (
            '{"id": ' || to_json(page.id)::text
                || ', "app_name": ' || to_json($1::text)::text
                || ', "user_id": ' || to_json(page.user_id)::text
-               || ', "state": {' || concat_ws(', ',
-                      nullif(substr(page.state, 2, length(page.state) - 2), ''),
-                      app_scope.members, user_scope.members) || '}'
+               || ', "state": ' || CASE
+                      WHEN app_scope.members IS NULL AND user_scope.members IS NULL THEN page.state
+                      ELSE '{' || concat_ws(', ',
+                               nullif(substr(page.state, 2, length(page.state) - 2), ''),
+                               app_scope.members, user_scope.members) || '}' END
                || ', "last_update_time": ' || extract(epoch FROM page.update_time)::text
                || '}' AS document
     FROM page

@@ -33,9 +33,11 @@ WITH page AS (
                || ', "app_name": ' || to_json($1::text)::text
                || ', "user_id": ' || to_json(page.user_id)::text
                -- Session keys, then app: keys, then user: keys, as ADK merges them.
-               || ', "state": {' || concat_ws(', ',
-                      nullif(substr(page.state, 2, length(page.state) - 2), ''),
-                      scope.app_members, scope.user_members) || '}'
+               || ', "state": ' || CASE
+                      WHEN scope.app_members IS NULL AND scope.user_members IS NULL THEN page.state
+                      ELSE '{' || concat_ws(', ',
+                               nullif(substr(page.state, 2, length(page.state) - 2), ''),
+                               scope.app_members, scope.user_members) || '}' END
                || ', "last_update_time": ' || extract(epoch FROM page.update_time)::text
                || '}' AS document
     FROM page, scope

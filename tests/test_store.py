@@ -372,35 +372,39 @@ async def test_listed_sessions_equal_fetched_ones_for_awkward_states(store: Sess
         {"big": 12345678901234567890, "float": 0.1 + 0.2, "neg": -1e-300, "null": None},
         {"list": [], "obj": {}, "bool": False},
     ]
+    # One app with app: and user: state merged into every listed session, one without any.
     await store.create_session(app_name=APP, user_id="u0", state={"app:shared": {"a": [1]}})
     created = []
-    for i, state in enumerate(awkward):
-        scoped = {**state, f"user:mine{i}": {"i": i}} if i % 2 else state
-        created.append(
-            await store.create_session(app_name=APP, user_id=f"u{i % 3}", state=scoped)
-        )
+    for app, scoped in ((APP, True), ("plain", False)):
+        for i, state in enumerate(awkward):
+            if scoped and i % 2:
+                state = {**state, f"user:mine{i}": {"i": i}}
+            created.append(
+                await store.create_session(app_name=app, user_id=f"u{i % 3}", state=state)
+            )
     # Update times with sub-millisecond digits that must come back as the same floats.
     for i, s in enumerate(created):
         await store.append_event(
-            app_name=APP,
+            app_name=s.app_name,
             user_id=s.user_id,
             session_id=s.id,
             event=event(ts=1_700_000_000.123457 + i / 7),
             expected_revision=None,
         )
-    for page in (
-        await store.list_sessions(app_name=APP),
-        await store.list_sessions(app_name=APP, user_id="u1"),
-        await store.list_sessions(app_name=APP, page_size=2),
-    ):
-        assert page.sessions
-        for listed in page.sessions:
-            got = await store.get_session(
-                app_name=APP, user_id=listed.user_id, session_id=listed.id
-            )
-            assert got is not None
-            assert listed == got.model_copy(update={"events": []})
-            assert list(listed.state) == list(got.state)  # the same key order too
+    for app in (APP, "plain"):
+        for page in (
+            await store.list_sessions(app_name=app),
+            await store.list_sessions(app_name=app, user_id="u1"),
+            await store.list_sessions(app_name=app, page_size=2),
+        ):
+            assert page.sessions
+            for listed in page.sessions:
+                got = await store.get_session(
+                    app_name=app, user_id=listed.user_id, session_id=listed.id
+                )
+                assert got is not None
+                assert listed == got.model_copy(update={"events": []})
+                assert list(listed.state) == list(got.state)  # the same key order too
 
 
 async def test_keyset_pages_visit_every_session_once_even_with_updates(

@@ -291,6 +291,7 @@ class SessionRecords:
             or expected_revision < 0
         ):
             raise InvalidArgumentError("expected_revision must be an int >= 0 or None")
+        session_delta, app_delta, user_delta = _delta_by_scope(event_json)
         with translate_errors(f"append_event to session {session_id!r}"):
             try:
                 row = await self._fetchrow(
@@ -300,6 +301,9 @@ class SessionRecords:
                     session_id,
                     expected_revision,
                     event_json,
+                    session_delta,
+                    app_delta,
+                    user_delta,
                 )
             except asyncpg.UniqueViolationError as exc:
                 # Two writers raced with the same event id and no revision check: the one
@@ -323,6 +327,34 @@ class SessionRecords:
             f"(revision {expected_revision}, now {check['revision']}). Please reload the "
             "session before appending more events."
         )
+
+
+def _delta_by_scope(event_json: str) -> tuple[str, str | None, str | None]:
+    """The event's ``actions.state_delta`` as JSON objects for the session, app and user rows.
+
+    Read back from the very text that is stored, so each scope gets exactly the event's
+    values; app and user keys lose their prefix, ``temp:`` keys are dropped.
+
+    Raises:
+        InvalidArgumentError: ``event_json`` is not a JSON object, or its actions or
+            state_delta are not objects.
+    """
+    try:
+        event = pydantic_core.from_json(event_json)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"event_json is not valid JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise InvalidArgumentError("event_json must be a JSON object")
+    actions = event.get("actions", {})
+    delta = actions.get("state_delta", {}) if isinstance(actions, dict) else None
+    if not isinstance(delta, dict):
+        raise InvalidArgumentError("event_json: actions.state_delta must be a JSON object")
+    session, app, user = validate.route_state(delta)
+    return (
+        pydantic_core.to_json(session).decode(),
+        pydantic_core.to_json(app).decode() if app else None,
+        pydantic_core.to_json(user).decode() if user else None,
+    )
 
 
 def _record(

@@ -6,9 +6,8 @@ statement on a dedicated connection, the server's own execution time (EXPLAIN AN
 WAL flush at commit, and the client-side decoding -- and times each layer in interleaved
 rounds (medians), so that client CPU and server time can be told apart on a noisy machine.
 Lines marked ``ALT`` time alternatives that are *prototypes for the report*, not product
-code: a minimal LIFO pool (append_event), building Events from stored JSON without pydantic
-validators, and a deep copy of cached decoded events (get_session). ``--tree`` adds
-pyinstrument's call tree of the service calls.
+code: a minimal LIFO pool (append_event) and a deep copy of cached decoded events
+(get_session). ``--tree`` adds pyinstrument's call tree of the service calls.
 
 Uses a fresh database (adk_pg_bench_profile_<random>), dropped at the end.
 """
@@ -36,7 +35,6 @@ from adk_pg.pool_options import init_connection
 from bench.__main__ import admin_connect
 from bench.common import (
     LIST_APP,
-    LIST_SESSIONS,
     LIST_USER,
     READ_APP,
     READ_USER,
@@ -177,63 +175,13 @@ def _revision(row: asyncpg.Record | None) -> int:
     return revision
 
 
-# ---- prototypes of measured alternatives (report material, not product code) -------------
-
-
-def template_decoder() -> Callable[[str], list[Any]]:
-    """Builds ADK Events from trusted stored JSON without running pydantic validators.
-
-    A prototype to size the gain: it fills each model's ``__dict__`` from a precomputed
-    defaults template, as ``model_construct`` does but without its per-field Python loop.
-    Only the shapes the benchmark stores (text parts) are handled; it is *not* safe in
-    general and relies on pydantic internals.
-    """
-    from google.adk.events.event import Event, NodeInfo
-    from google.adk.events.event_actions import EventActions
-    from google.genai import types
-
-    classes: list[type[Any]] = [Event, EventActions, NodeInfo, types.Content, types.Part]
-    templates = {
-        cls: {
-            name: None if field.is_required() else field.get_default(call_default_factory=True)
-            for name, field in cls.model_fields.items()
-        }
-        for cls in classes
-    }
-    new, set_attr = object.__new__, object.__setattr__
-
-    def build(cls: type[Any], fields: dict[str, Any]) -> Any:
-        obj = new(cls)
-        values = templates[cls].copy()
-        values.update(fields)
-        set_attr(obj, "__dict__", values)
-        set_attr(obj, "__pydantic_fields_set__", set(fields))
-        set_attr(obj, "__pydantic_extra__", None)
-        set_attr(obj, "__pydantic_private__", None)
-        return obj
-
-    def decode(events_json: str) -> list[Any]:
-        out = []
-        for doc in pydantic_core.from_json(events_json):
-            content = doc.get("content")
-            if content is not None:
-                parts = [build(types.Part, p) for p in content.get("parts", ())]
-                doc["content"] = build(types.Content, {**content, "parts": parts})
-            doc["actions"] = build(EventActions, doc["actions"])
-            if "node_info" in doc:
-                doc["node_info"] = build(NodeInfo, doc["node_info"])
-            out.append(build(Event, doc))
-        return out
-
-    return decode
-
-
 # ---- the three hot paths --------------------------------------------------------------------
 
 
 async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
     from adk_pg.adk import PostgresSessionService
     from adk_pg.queries import QUERIES
+    from adk_pg.records import _delta_by_scope
 
     r = Rounds()
     service = PostgresSessionService(dsn)
@@ -248,6 +196,8 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         assert store is not None
         events = make_events(total, seed=7)
         docs = [e.model_dump_json(exclude_none=True) for e in events]
+        # The statement's arguments after the event: its delta by scope, as the store sends it.
+        deltas = [_delta_by_scope(doc) for doc in docs]
         revisions = dict.fromkeys(sessions, 0)
         sql = QUERIES.append_event.sql
         await conn.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, doc jsonb NOT NULL)")
@@ -276,20 +226,22 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
             # timeout=30: what the store passes by default (pool_timeout).
             async with store.pool.acquire(timeout=30) as c:
                 row = await c.fetchrow(
-                    sql, app, user, sessions["pool"].id, revisions["pool"], docs[i]
+                    sql, app, user, sessions["pool"].id, revisions["pool"], docs[i], *deltas[i]
                 )
             revisions["pool"] = _revision(row)
 
         async def via_mini(i: int) -> None:
             async with mini.acquire() as c:
                 row = await c.fetchrow(
-                    sql, app, user, sessions["mini"].id, revisions["mini"], docs[i]
+                    sql, app, user, sessions["mini"].id, revisions["mini"], docs[i], *deltas[i]
                 )
             revisions["mini"] = _revision(row)
 
         def on(c: asyncpg.Connection[Any], key: str) -> Layer:
             async def call(i: int) -> None:
-                row = await c.fetchrow(sql, app, user, sessions[key].id, revisions[key], docs[i])
+                row = await c.fetchrow(
+                    sql, app, user, sessions[key].id, revisions[key], docs[i], *deltas[i]
+                )
                 revisions[key] = _revision(row)
 
             return call
@@ -314,7 +266,8 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
                 await layer(i)
         await r.run(layers, rounds, per_round, start=3)
         one = make_events(1, seed=8)[0].model_dump_json(exclude_none=True)
-        found = await explain(conn, sql, (app, user, sessions["conn"].id, None, one), rounds)
+        args = (app, user, sessions["conn"].id, None, one, *_delta_by_scope(one))
+        found = await explain(conn, sql, args, rounds)
         add_explain(r, "append_event.sql", found, timed=False)
         found = await explain(
             conn, "INSERT INTO bench_floor (id, doc) VALUES ($1, $2::jsonb)", ("x", one), rounds
@@ -339,15 +292,13 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
 
 
 async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, Rounds]:
-    from adk_pg.adk import _EVENTS, PostgresSessionService
+    from adk_pg.adk import _EVENTS, _SESSIONS, PostgresSessionService, _decode_events
     from adk_pg.queries import QUERIES
 
     service = PostgresSessionService(dsn)
     # The pool's own codecs (jsonb decoded by pydantic_core), so decoding costs the same.
     conn = await asyncpg.connect(dsn)
     await init_connection(conn)
-    # Without the codecs: jsonb arrives as text, to tell decoding from the wire.
-    raw = await asyncpg.connect(dsn)
     try:
         await service.get_session(app_name=READ_APP, user_id=READ_USER, session_id="s10")
         store = service.store
@@ -358,10 +309,9 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         )
         assert record is not None
         events_json = record.events_json
-        decode_fast = template_decoder()
         decoded = _EVENTS.validate_json(events_json)
-        if decode_fast(events_json) != _EVENTS.validate_json(events_json):
-            raise RuntimeError("the template decoder prototype disagrees with validation")
+        if _decode_events(events_json) != decoded:
+            raise RuntimeError("the trusted decoder disagrees with validation")
 
         get = Rounds()
         layers: dict[str, Layer] = {
@@ -383,14 +333,14 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         )
         get.run_cpu(
             {
+                "  client: adk_pg.trusted decoder (what get_session uses)": lambda: _decode_events(
+                    events_json
+                ),
                 "  client: TypeAdapter(list[Event]).validate_json": lambda: _EVENTS.validate_json(
                     events_json
                 ),
                 "  client: pydantic_core.from_json only (parse, no models)": lambda: (
                     pydantic_core.from_json(events_json)
-                ),
-                "  client: ALT template build, no validators (prototype)": lambda: decode_fast(
-                    events_json
                 ),
                 # What a cache of decoded events would pay: a deep copy per call, as
                 # InMemorySessionService does (its get_session returns deep copies).
@@ -419,7 +369,6 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "fetch(list_user_sessions.sql) on one connection": lambda _: conn.fetch(
                 list_sql, *list_args
             ),
-            "  same, jsonb left as text (no decoding)": lambda _: raw.fetch(list_sql, *list_args),
         }
         for layer in layers.values():
             await layer(0)
@@ -429,25 +378,20 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "list_user_sessions.sql",
             await explain(conn, list_sql, list_args, rounds),
         )
-        # What the pool's jsonb codec does to the rows: three states per session.
-        rows = await raw.fetch(list_sql, *list_args)
-        if len(rows) != LIST_SESSIONS:
-            raise RuntimeError(f"list_user_sessions.sql returned {len(rows)} rows")
-        states = [row[key] for row in rows for key in ("state", "user_state", "app_state")]
+        page = await store.list_session_records(app_name=LIST_APP, user_id=LIST_USER)
         listing.notes["fetch(list_user_sessions.sql) on one connection"] = (
-            f"{len(rows)} rows, {sum(map(len, states)) / 1e3:.0f} kB of jsonb"
+            f"one row: {len(page.sessions_json) / 1e3:.0f} kB of JSON"
         )
         listing.run_cpu(
             {
-                "  client: pydantic_core.from_json of the rows' jsonb": lambda: [
-                    pydantic_core.from_json(state) for state in states
-                ]
+                "  client: validate the page into ADK Sessions": lambda: _SESSIONS.validate_json(
+                    page.sessions_json
+                )
             },
             rounds,
             3,
         )
     finally:
-        await raw.close()
         await conn.close()
         await service.close()
     return get, listing

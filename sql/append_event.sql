@@ -1,8 +1,8 @@
 -- name: append_event
 -- Append one event and apply its state delta, in one statement: nothing is written unless the
 -- session exists, its revision is still $4 (NULL: not checked) and the event id is new.
--- actions.state_delta is routed by prefix: app: -> adk.app_states, user: -> adk.user_states,
--- temp: -> dropped, the rest -> adk.sessions.state; each merged with || (shallow, null kept).
+-- The delta comes split by scope ($6-$8, read from the event's actions.state_delta by the
+-- client, temp: keys dropped): each is merged into its row with || (shallow, null kept).
 -- The session's update_time becomes the event's timestamp and its revision grows by one.
 -- Zero rows back means nothing was written; check_append then says why.
 -- $1 app_name text
@@ -10,28 +10,18 @@
 -- $3 session_id text
 -- $4 expected_revision bigint (NULL = do not check)
 -- $5 event text (the Event as a JSON object, snake_case field names)
+-- $6 session_delta text (a JSON object: the delta's keys without a scope prefix)
+-- $7 app_delta text (a JSON object with the app: prefix removed, or NULL)
+-- $8 user_delta text (a JSON object with the user: prefix removed, or NULL)
 -- returns: one row (revision, update_time), or none when nothing was written
 WITH event AS (
     SELECT $5::text::jsonb AS doc
-), delta AS (
-    SELECT coalesce(jsonb_object_agg(d.key, d.value)
-                        FILTER (WHERE d.scope = 'session'), '{}'::jsonb) AS session_delta,
-           jsonb_object_agg(substr(d.key, 5), d.value) FILTER (WHERE d.scope = 'app') AS app_delta,
-           jsonb_object_agg(substr(d.key, 6), d.value) FILTER (WHERE d.scope = 'user') AS user_delta
-    FROM event,
-         LATERAL (SELECT kv.key, kv.value,
-                         CASE WHEN starts_with(kv.key, 'app:') THEN 'app'
-                              WHEN starts_with(kv.key, 'user:') THEN 'user'
-                              WHEN starts_with(kv.key, 'temp:') THEN 'temp'
-                              ELSE 'session' END AS scope
-                  FROM jsonb_each(coalesce(event.doc -> 'actions' -> 'state_delta',
-                                           '{}'::jsonb)) AS kv) AS d
 ), updated AS (
     UPDATE adk.sessions AS s
-    SET state = s.state || delta.session_delta,
+    SET state = s.state || $6::text::jsonb,
         revision = s.revision + 1,
         update_time = to_timestamp((event.doc ->> 'timestamp')::float8)
-    FROM event, delta
+    FROM event
     WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3
       AND ($4::bigint IS NULL OR s.revision = $4::bigint)
       AND NOT EXISTS (SELECT 1 FROM adk.events AS e
@@ -40,13 +30,13 @@ WITH event AS (
     RETURNING s.revision, s.update_time
 ), app AS (
     INSERT INTO adk.app_states AS a (app_name, state)
-    SELECT $1, delta.app_delta FROM updated, delta WHERE delta.app_delta IS NOT NULL
+    SELECT $1, $7::text::jsonb FROM updated WHERE $7::text IS NOT NULL
     ON CONFLICT ON CONSTRAINT app_states_pkey
     DO UPDATE SET state = a.state || EXCLUDED.state, update_time = now()
     RETURNING 1
 ), usr AS (
     INSERT INTO adk.user_states AS u (app_name, user_id, state)
-    SELECT $1, $2, delta.user_delta FROM updated, delta WHERE delta.user_delta IS NOT NULL
+    SELECT $1, $2, $8::text::jsonb FROM updated WHERE $8::text IS NOT NULL
     ON CONFLICT ON CONSTRAINT user_states_pkey
     DO UPDATE SET state = u.state || EXCLUDED.state, update_time = now()
     RETURNING 1

@@ -660,8 +660,20 @@ async def test_adk_service_refuses_a_session_marker_it_did_not_write(
 async def test_append_event_json_with_malformed_json_writes_nothing(
     store: SessionStore, admin: asyncpg.Connection, seeded: dict[str, Any]
 ) -> None:
-    # The adapters' lower level takes JSON it trusts; garbage fails in the server, whole.
-    for raw in ["not json", "[]", '{"id": "x"}']:
+    # The adapters' lower level takes JSON it trusts; garbage fails before or in the server,
+    # whole: what is not a JSON object is refused before any SQL.
+    not_objects = ["not json", "[]", '{"actions": []}', '{"actions": {"state_delta": 5}}']
+    for raw in not_objects:
+        with pytest.raises(InvalidArgumentError, match="event_json"):
+            await store.append_event_json(
+                app_name=APP,
+                user_id=USER,
+                session_id=SID,
+                event_id="x",
+                event_json=raw,
+                expected_revision=None,
+            )
+    for raw in ['{"id": "x"}']:
         with pytest.raises((InvalidArgumentError, StorageError)):
             await store.append_event_json(
                 app_name=APP,

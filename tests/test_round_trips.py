@@ -153,7 +153,12 @@ async def test_hot_queries_use_their_indexes(
     ]
     doc = '{"id": "new", "timestamp": 1.0, "actions": {"state_delta": {"k": 1, "user:u": 2}}}'
     checks.append(
-        (QUERIES.append_event.sql, ("app1", "user1", "s1", 0, doc), "sessions", {"sessions_pkey"})
+        (
+            QUERIES.append_event.sql,
+            ("app1", "user1", "s1", 0, doc, '{"k": 1}', None, '{"u": 2}'),
+            "sessions",
+            {"sessions_pkey"},
+        )
     )
     for sql, args, relation, indexes in checks:
         nodes = await explain(admin, sql, *args)

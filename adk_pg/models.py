@@ -266,16 +266,50 @@ SAMPLE_EVENTS_JSON = pydantic_core.to_json(
             "error_code": "E",
             "error_message": "failed",
         },
-        {"id": "e4", "invocation_id": "", "author": "", "timestamp": 0.5, "actions": {}},
+        {
+            "id": "e4",
+            "invocation_id": "i2",
+            "author": "agent",
+            "timestamp": 1700000003.25,
+            "content": {
+                "role": "model",
+                "parts": [
+                    {
+                        "file_data": {"mime_type": "video/mp4", "file_uri": "gs://b/v"},
+                        "video_metadata": {"start_offset": "1s", "end_offset": "2.5s"},
+                    },
+                    {"function_call": {"name": "later", "args": {}, "will_continue": True}},
+                ],
+            },
+            "actions": {"state_delta": {}, "end_of_agent": True},
+            "grounding_metadata": {
+                "grounding_chunks": [{"web": {"uri": "https://example.com", "title": "t"}}],
+                "grounding_supports": [
+                    {
+                        "segment": {"start_index": 0, "end_index": 4, "text": "text"},
+                        "grounding_chunk_indices": [0],
+                        "confidence_scores": [0.5],
+                    }
+                ],
+                "web_search_queries": ["q"],
+            },
+            "citation_metadata": {"citations": [{"start_index": 0, "uri": "https://x"}]},
+            "input_transcription": {"text": "heard", "finished": True},
+            "avg_logprobs": -0.25,
+            "interrupted": False,
+            "partial": False,
+        },
+        {"id": "e5", "invocation_id": "", "author": "", "timestamp": 0.5, "actions": {}},
     ]
 ).decode()
 
 
 def genai_no_ops() -> list[object]:
-    """What google-genai runs per Part that does nothing for JSON it dumped (adk_pg.trusted).
+    """What google-genai runs per model that does nothing for JSON it dumped (adk_pg.trusted).
 
-    A warning-only before-validator (it looks for model instances of the wrong class, which
-    JSON cannot hold) and ``Part.__init__`` (a positional convenience argument).
+    The warning-only before-validator of every genai model (it looks for model instances of
+    the wrong class, which JSON cannot hold) and ``Part.__init__`` (a positional convenience
+    argument).
     """
     check = getattr(types.Part, "_check_field_type_mismatches", None)
     return [f for f in (check, types.Part.__init__) if f is not None]

@@ -276,7 +276,8 @@ class SessionRecords:
         class once; ``event_json`` must come from ``model_dump_json`` of an ADK-shaped event.
 
         Raises:
-            InvalidArgumentError: a bad id or revision.
+            InvalidArgumentError: a bad id or revision, or ``event_json`` is not a JSON object
+                (or its actions or state_delta are not objects).
             SessionNotFoundError: the session does not exist.
             StaleSessionError: the session changed since ``expected_revision``.
             StorageError: the database failed; nothing was written.

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator
 
 __all__ = ["TrustedDecoder", "decodes_alike", "fast_list_validator", "trusted_list_validator"]
@@ -115,35 +115,42 @@ def decodes_alike(fast: Decode[M], standard: Decode[M], samples: Iterable[M]) ->
 class TrustedDecoder(Generic[M]):
     """Builds and checks the fast decoder on first use, or settles for the standard one.
 
-    Two threads may both build it the first time: the results are equivalent, one is kept.
+    Input the fast decoder refuses is decoded again the standard way, so pydantic has the
+    last word on what is an error. Two threads may both build the decoders the first time:
+    the results are equivalent, one is kept.
     """
 
     def __init__(self, model: type[M], skip: Skip, samples: Callable[[], Iterable[M]]) -> None:
         self._model, self._skip, self._samples = model, skip, samples
-        self._decode: Decode[M] | None = None
-        self._fast = False
+        self._standard: Decode[M] | None = None
+        self._fast: Decode[M] | None = None
 
     @property
     def uses_fast_path(self) -> bool:
         """Whether the fast decoder was built and passed its check (False before first use)."""
-        return self._fast
+        return self._fast is not None
 
-    def _choose(self) -> Decode[M]:
+    def _build(self) -> Decode[M]:
         standard: Decode[M] = TypeAdapter(list[self._model]).validate_json  # type: ignore[name-defined]
         try:
             fast = fast_list_validator(self._model, skip=self._skip)
             if decodes_alike(fast, standard, self._samples()):
-                self._fast = True
-                return fast
-            _log.warning("fast decoding of %s differs from pydantic's", self._model.__name__)
+                self._fast = fast
+            else:
+                _log.warning("fast decoding of %s differs from pydantic's", self._model.__name__)
         except Exception:
             _log.warning("no fast decoding of %s", self._model.__name__, exc_info=True)
+        self._standard = standard
         return standard
 
     def __call__(self, text: str | bytes) -> list[M]:
-        if self._decode is None:
-            self._decode = self._choose()
-        return self._decode(text)
+        standard = self._standard or self._build()
+        if self._fast is None:
+            return standard(text)
+        try:
+            return self._fast(text)
+        except ValidationError:
+            return standard(text)
 
 
 def trusted_list_validator(

@@ -168,7 +168,8 @@ async def test_timestamps_are_exact_whatever_extra_float_digits(db: str) -> None
     try:
         store = SessionStore(pool)
         session = await store.create_session(app_name="app", user_id="u")
-        stamps = [1795615784.2104511, time.time(), 0.1 + 0.2]
+        # The last one sets the session's update time: 16 significant digits.
+        stamps = [1795615784.2104511, time.time(), 0.1 + 0.2, 1795615784.123457]
         revision = 0
         for i, ts in enumerate(stamps):
             event = Event(id=f"e{i}", author="user", timestamp=ts)
@@ -188,5 +189,11 @@ async def test_timestamps_are_exact_whatever_extra_float_digits(db: str) -> None
             app_name="app", user_id="u", session_id=session.id, page_size=10
         )
         assert sorted(e.timestamp for e in page.events) == sorted(stamps)
+        assert got.last_update_time == 1795615784.123457
+        for listed in (
+            await store.list_sessions(app_name="app"),
+            await store.list_sessions(app_name="app", user_id="u"),
+        ):
+            assert [s.last_update_time for s in listed.sessions] == [got.last_update_time]
     finally:
         await pool.close()

@@ -372,13 +372,17 @@ async def test_listed_sessions_equal_fetched_ones_for_awkward_states(store: Sess
         {"big": 12345678901234567890, "float": 0.1 + 0.2, "neg": -1e-300, "null": None},
         {"list": [], "obj": {}, "bool": False},
     ]
-    # One app with app: and user: state merged into every listed session, one without any.
-    await store.create_session(app_name=APP, user_id="u0", state={"app:shared": {"a": [1]}})
+    # One app with app: and user: state merged into every listed session (keys that need
+    # escaping, several per scope, in the order they were written), one with user: state
+    # only, one without any.
+    odd = {'app:"quoted"': 1, "app:ünï": {"a": [1]}, "app:b": None, "app:a": 2}
+    await store.create_session(app_name=APP, user_id="u0", state=odd)
+    await store.create_session(app_name="users-only", user_id="u1", state={"user:z": 1})
     created = []
-    for app, scoped in ((APP, True), ("plain", False)):
+    for app, scoped in ((APP, True), ("users-only", True), ("plain", False)):
         for i, state in enumerate(awkward):
             if scoped and i % 2:
-                state = {**state, f"user:mine{i}": {"i": i}}
+                state = {**state, f"user:mine{i}": {"i": i}, 'user:"q\\"': [i]}
             created.append(
                 await store.create_session(app_name=app, user_id=f"u{i % 3}", state=state)
             )
@@ -391,7 +395,7 @@ async def test_listed_sessions_equal_fetched_ones_for_awkward_states(store: Sess
             event=event(ts=1_700_000_000.123457 + i / 7),
             expected_revision=None,
         )
-    for app in (APP, "plain"):
+    for app in (APP, "users-only", "plain"):
         for page in (
             await store.list_sessions(app_name=app),
             await store.list_sessions(app_name=app, user_id="u1"),
@@ -443,6 +447,26 @@ async def test_keyset_pages_visit_every_session_once_even_with_updates(
             )
     assert len(seen) == 1000
     assert set(seen) == set(owners)
+
+
+async def test_a_page_that_ends_the_list_has_no_token(store: SessionStore) -> None:
+    for i in range(6):
+        await store.create_session(app_name=APP, user_id=USER, session_id=f"s{i}")
+    for user_id in (None, USER):
+        for size, expected in ((3, [3, 3]), (6, [6]), (7, [6]), (1, [1] * 6)):
+            sizes, token = [], None
+            while True:
+                page = await store.list_sessions(
+                    app_name=APP, user_id=user_id, page_size=size, page_token=token
+                )
+                sizes.append(len(page.sessions))
+                token = page.next_page_token
+                if token is None:
+                    break
+            assert sizes == expected, (user_id, size)
+    empty = await store.list_sessions(app_name="nobody", page_size=2)
+    assert empty.sessions == []
+    assert empty.next_page_token is None
 
 
 async def test_malformed_page_token_is_rejected(store: SessionStore) -> None:

@@ -535,3 +535,24 @@ def test_the_product_decoders_take_the_fast_path(caplog: pytest.LogCaptureFixtur
     assert caplog.text == ""
     assert adk._decode_events.uses_fast_path
     assert models.decode_events.uses_fast_path
+
+
+class Lenient(BaseModel):
+    label: str
+
+    def __init__(self, **data: Any) -> None:
+        if "name" in data:
+            data["label"] = data.pop("name")
+        super().__init__(**data)
+
+
+def test_input_the_fast_path_refuses_is_decoded_the_standard_way() -> None:
+    decode = trusted_list_validator(
+        Lenient, skip=[Lenient.__init__], samples=lambda: [Lenient(label="a")]
+    )
+    assert decode('[{"label": "a"}]') == [Lenient(label="a")]
+    assert decode.uses_fast_path
+    # Only pydantic's own path knows the old spelling: it has the last word.
+    assert decode('[{"name": "b"}]') == [Lenient(label="b")]
+    with pytest.raises(ValidationError):
+        decode('[{"label": 5}]')

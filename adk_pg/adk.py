@@ -33,7 +33,7 @@ from adk_pg.migrate import migrate as run_migrations
 from adk_pg.models import SAMPLE_EVENTS_JSON, SessionRecord, genai_no_ops
 from adk_pg.pool_options import pool_config
 from adk_pg.store import SessionStore
-from adk_pg.trusted import trusted_list_validator
+from adk_pg.trusted import collector_paused, trusted_list_validator
 
 __all__ = [
     "AlreadyExistsError",
@@ -212,9 +212,10 @@ class PostgresSessionService(BaseSessionService):
         """
         store = await self._open()
         page = await store.list_session_records(app_name=app_name, user_id=user_id)
-        sessions = _SESSIONS.validate_json(page.sessions_json)
-        for session, revision in zip(sessions, page.revisions, strict=True):
-            session._storage_update_marker = str(revision)
+        with collector_paused():
+            sessions = _SESSIONS.validate_json(page.sessions_json)
+            for session, revision in zip(sessions, page.revisions, strict=True):
+                session._storage_update_marker = str(revision)
         return ListSessionsResponse(sessions=sessions)
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:

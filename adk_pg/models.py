@@ -17,7 +17,7 @@ from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 from pydantic.alias_generators import to_camel
 
-from adk_pg.trusted import trusted_list_validator
+from adk_pg.trusted import collector_paused, trusted_list_validator
 
 __all__ = [
     "APP_PREFIX",
@@ -338,7 +338,8 @@ def session_from_record(record: SessionRecord) -> Session:
 
 def page_from_record(record: SessionPageRecord) -> SessionPage:
     """Build a :class:`SessionPage` (the sessions validated from JSON in one pass)."""
-    sessions = _SESSION_LIST.validate_json(record.sessions_json)
-    for session, revision in zip(sessions, record.revisions, strict=True):
-        session.revision = revision
+    with collector_paused():
+        sessions = _SESSION_LIST.validate_json(record.sessions_json)
+        for session, revision in zip(sessions, record.revisions, strict=True):
+            session.revision = revision
     return SessionPage(sessions=sessions, next_page_token=record.next_page_token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 from collections import Counter
@@ -33,6 +34,7 @@ from adk_pg import models
 from adk_pg.trusted import (
     _rewrite,
     _underlying,
+    collector_paused,
     decodes_alike,
     fast_list_validator,
     trusted_list_validator,
@@ -556,3 +558,50 @@ def test_input_the_fast_path_refuses_is_decoded_the_standard_way() -> None:
     assert decode('[{"name": "b"}]') == [Lenient(label="b")]
     with pytest.raises(ValidationError):
         decode('[{"label": 5}]')
+
+
+def test_the_collector_is_paused_while_decoding_and_restored() -> None:
+    # Thousands of container objects, as adk-pg's own events.
+    text = _json(models.EVENT_LIST.validate_json(_json(adk_events() * 200)))
+    started: list[dict[str, Any]] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(info)
+
+    gc.callbacks.append(record)
+    try:
+        assert gc.isenabled()
+        models.decode_events("[]")  # built and checked before
+        expected = 200 * len(adk_events())
+        gc.collect()
+        started.clear()
+        decoded = models.decode_events(text)
+        # None while the objects were built (dozens without the pause); at most the one
+        # young collection the first allocation after it triggers.
+        assert [info["generation"] for info in started] in ([], [0])
+        assert len(decoded) == expected
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(record)
+
+
+def test_collector_paused_keeps_the_callers_setting() -> None:
+    seen: list[bool] = []
+
+    def fail_inside() -> None:
+        with collector_paused():
+            seen.append(gc.isenabled())
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_inside()
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off: it stays off
+    finally:
+        gc.enable()

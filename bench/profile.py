@@ -5,9 +5,9 @@ the call apart layer by layer -- the ADK adapter, the SessionStore, the pool, th
 statement on a dedicated connection, the server's own execution time (EXPLAIN ANALYZE), the
 WAL flush at commit, and the client-side decoding -- and times each layer in interleaved
 rounds (medians), so that client CPU and server time can be told apart on a noisy machine.
-Lines marked ``ALT`` time alternatives that are *prototypes for the report*, not product
-code: a minimal LIFO pool (append_event) and a deep copy of cached decoded events
-(get_session). ``--tree`` adds pyinstrument's call tree of the service calls.
+The line marked ``ALT`` times an alternative that is not product code: a deep copy of
+cached decoded events (get_session). ``--tree`` adds pyinstrument's call tree of the
+service calls.
 
 Uses a fresh database (adk_pg_bench_profile_<random>), dropped at the end.
 """
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
-import contextlib
 import copy
 import json
 import secrets
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,27 +145,6 @@ def add_explain(r: Rounds, label: str, found: Explained, *, timed: bool = True) 
         r.add(f"  server: {label} WAL written per call", [], f"{found.wal_bytes:.0f} bytes")
 
 
-class MiniPool:
-    """A prototype of a lean pool: idle connections in a LIFO deque behind a semaphore.
-
-    Sizes what asyncpg's Pool.acquire/release cost per call; it has none of the
-    robustness (broken or closed connections, cancellation, lifetimes) a product pool needs.
-    """
-
-    def __init__(self, conns: list[asyncpg.Connection[Any]]) -> None:
-        self._idle = collections.deque(conns)
-        self._free = asyncio.Semaphore(len(conns))
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection[Any]]:
-        async with self._free:
-            conn = self._idle.pop()
-            try:
-                yield conn
-            finally:
-                self._idle.append(conn)
-
-
 def _revision(row: asyncpg.Record | None) -> int:
     if row is None:
         raise RuntimeError("append_event.sql wrote nothing (stale or missing session)")
@@ -190,7 +167,7 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         total = rounds * per_round + 3
         app, user = "bench_profile", "appender"
         sessions = {}
-        for name in ("service", "store", "pool", "mini", "conn", "async"):
+        for name in ("service", "store", "pool", "conn", "async"):
             sessions[name] = await service.create_session(app_name=app, user_id=user, state={})
         store = service.store
         assert store is not None
@@ -202,10 +179,6 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         sql = QUERIES.append_event.sql
         await conn.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, doc jsonb NOT NULL)")
         nosync = await asyncpg.connect(dsn, server_settings={"synchronous_commit": "off"})
-        mini_conns = [await asyncpg.connect(dsn) for _ in range(2)]
-        for c in mini_conns:
-            await init_connection(c)
-        mini = MiniPool(mini_conns)
 
         async def via_service(i: int) -> None:
             await service.append_event(sessions["service"], events[i])
@@ -230,13 +203,6 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
                 )
             revisions["pool"] = _revision(row)
 
-        async def via_mini(i: int) -> None:
-            async with mini.acquire() as c:
-                row = await c.fetchrow(
-                    sql, app, user, sessions["mini"].id, revisions["mini"], docs[i], *deltas[i]
-                )
-            revisions["mini"] = _revision(row)
-
         def on(c: asyncpg.Connection[Any], key: str) -> Layer:
             async def call(i: int) -> None:
                 row = await c.fetchrow(
@@ -255,7 +221,6 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
             "PostgresSessionService.append_event (all of it)": via_service,
             "SessionStore.append_event_json (JSON made beforehand)": via_store,
             "pool.acquire + fetchrow(append_event.sql)": via_pool,
-            "ALT: minimal LIFO pool + fetchrow (prototype)": via_mini,
             "fetchrow(append_event.sql) on one connection": on(conn, "conn"),
             "  same, synchronous_commit=off (no WAL flush wait)": on(nosync, "async"),
             "bare one-row JSONB INSERT (the floor)": floor_insert,
@@ -283,8 +248,7 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
             rounds,
             200,
         )
-        for c in [nosync, *mini_conns]:
-            await c.close()
+        await nosync.close()
     finally:
         await conn.close()
         await service.close()

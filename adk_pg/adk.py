@@ -25,6 +25,7 @@ from google.adk.sessions.base_session_service import (
     ListSessionsResponse,
 )
 from google.adk.sessions.session import Session
+from google.adk.sessions.state import State
 from pydantic import TypeAdapter
 
 from adk_pg import errors, validate
@@ -37,9 +38,11 @@ from adk_pg.trusted import collector_paused, trusted_list_validator
 
 __all__ = [
     "AlreadyExistsError",
+    "EventConflictError",
     "PostgresSessionService",
     "SessionNotFoundError",
     "StaleSessionError",
+    "read_as_adk_does",
 ]
 
 
@@ -56,6 +59,10 @@ class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
     """The session was modified in storage since it was loaded (ADK's StaleSessionError)."""
 
 
+class EventConflictError(AdkAlreadyExistsError, errors.EventConflictError):
+    """Another event with that id is stored (ADK's AlreadyExistsError, so HTTP 409)."""
+
+
 _EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 # Stored events are JSON this module dumped from validated Events: read them without the
 # Python code pydantic runs per model that does nothing for such JSON (see adk_pg.trusted).
@@ -66,6 +73,20 @@ _decode_events = trusted_list_validator(
     samples=lambda: _EVENTS.validate_json(SAMPLE_EVENTS_JSON),
 )
 _SESSIONS: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
+
+
+def read_as_adk_does(events_json: str) -> None:
+    """Read a JSON array of events with ADK's own Event, as this service's get_session does.
+
+    ``adk-pg import`` runs it on every imported session when google-adk is installed, so that
+    nothing is stored that this service could not read back.
+
+    Raises:
+        pydantic.ValidationError: an event ADK cannot read.
+    """
+    _EVENTS.validate_json(events_json)
+
+
 # Keyword arguments ADK's service factories pass that are not pool options.
 _IGNORED_FACTORY_KWARGS = frozenset({"agents_dir"})
 _SCHEME_ALIASES = ("adkpg://", "adk-pg://")
@@ -241,24 +262,32 @@ class PostgresSessionService(BaseSessionService):
 
         ``temp:`` keys are applied to the in-memory session and not stored; a partial event
         is returned unchanged. The event is serialised once; nothing is validated twice.
-        Appending an event whose id is already stored succeeds without writing anything
-        (retry-safe, where ``DatabaseSessionService`` raises ``IntegrityError``). A session
-        without a marker (built by hand) is checked as ``DatabaseSessionService`` does.
+        Appending an event that is already stored (same id, same content) succeeds without
+        writing anything (retry-safe, where ``DatabaseSessionService`` raises
+        ``IntegrityError``); another event under a stored id raises EventConflictError. A
+        session without a marker (built by hand) is checked as ``DatabaseSessionService``
+        does. An append that raises leaves ``session`` and ``event`` as they were.
 
         Raises:
             StaleSessionError: the session changed in storage since it was loaded.
             SessionNotFoundError: the session does not exist.
-            InvalidArgumentError: the event holds text PostgreSQL cannot store.
+            EventConflictError: an event with this id and other content is stored.
+            InvalidArgumentError: the event holds what PostgreSQL cannot store (a ValueError).
         """
         if event.partial:
             return event
         store = await self._open()
-        self._apply_temp_state(session, event)
-        event = self._trim_temp_delta_state(event)
+        delta = event.actions.state_delta
         validate.event_timestamp(event.timestamp)
-        validate.state_delta_keys(event.actions.state_delta)
+        validate.state_delta_keys(delta)
+        # temp: keys are left out of what is stored without touching the caller's objects:
+        # they change only once the event is stored.
+        temp_keys = {key for key in delta if key.startswith(State.TEMP_PREFIX)}
+        exclude = {"actions": {"state_delta": temp_keys}} if temp_keys else None
         event_json = validate.dump_json(
-            lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event"
+            lambda **kw: event.model_dump_json(exclude_none=True, exclude=exclude, **kw),
+            "event",
+            event,
         )
         expected = _revision_of(session)
         if expected is None:
@@ -269,13 +298,19 @@ class PostgresSessionService(BaseSessionService):
                 user_id=session.user_id,
                 session_id=session.id,
                 event_id=event.id,
+                event_timestamp=event.timestamp,
                 event_json=event_json,
+                state_delta=delta,
                 expected_revision=expected,
             )
         except errors.StaleSessionError as exc:
             raise StaleSessionError(str(exc)) from exc
         except errors.SessionNotFoundError as exc:
             raise SessionNotFoundError(str(exc)) from exc
+        except errors.EventConflictError as exc:
+            raise EventConflictError(str(exc)) from exc
+        self._apply_temp_state(session, event)
+        event = self._trim_temp_delta_state(event)
         if not result.written and any(stored.id == event.id for stored in session.events):
             # A re-delivery of an event this session object already holds: applying it again
             # would duplicate it, and the marker stays, so a stale copy stays stale.

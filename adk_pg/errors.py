@@ -16,6 +16,7 @@ __all__ = [
     "AdkPgError",
     "AlreadyExistsError",
     "ConflictError",
+    "EventConflictError",
     "InvalidArgumentError",
     "MigrationError",
     "NotFoundError",
@@ -50,6 +51,14 @@ class ConflictError(AdkPgError):
 
 class AlreadyExistsError(ConflictError):
     """A session with that id already exists."""
+
+
+class EventConflictError(ConflictError):
+    """An event with that id is stored in the session with other content.
+
+    Appending the *same* event again (a retry) is a no-op that succeeds; a *different* event
+    under a stored id is a caller bug, refused so that neither event is silently lost.
+    """
 
 
 class StaleSessionError(ConflictError, ValueError):

@@ -24,7 +24,7 @@ that normalise to one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -42,7 +42,7 @@ from adk_pg.legacy_convert import (
 from adk_pg.legacy_reader import LEGACY_QUERIES, LegacyQueries, LegacyReader
 from adk_pg.ops import OpsRepository
 from adk_pg.transfer import ImportReport, NoProgress, Progress
-from adk_pg.transfer_import import Importer
+from adk_pg.transfer_import import EventCheck, Importer, read_as_the_store_does
 
 __all__ = [
     "LEGACY_QUERIES",
@@ -79,6 +79,7 @@ async def import_adk(
     *,
     schema: str = "public",
     progress: Progress | None = None,
+    event_checks: Sequence[EventCheck] = (read_as_the_store_does,),
 ) -> AdkImportReport:
     """Copy every ADK session, event, app state and user state of ``schema`` into adk-pg.
 
@@ -91,7 +92,7 @@ async def import_adk(
     """
     progress = progress or NoProgress()
     report = AdkImportReport()
-    importer = Importer(ops, report)
+    importer = Importer(ops, report, event_checks)
     async with LegacyReader.open(source_dsn, schema) as reader:
         report.schema_version = reader.version
         if reader.version == "0":

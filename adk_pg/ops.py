@@ -23,6 +23,7 @@ from adk_pg.queries import QUERIES
 __all__ = [
     "ExportedSession",
     "OpsRepository",
+    "PruneBatch",
     "PrunePlan",
     "SessionSummary",
     "Snapshot",
@@ -72,11 +73,23 @@ class ExportedSession:
 
 @dataclass(frozen=True)
 class PrunePlan:
-    """What ``prune`` would delete: sessions not updated since ``cutoff``, and their events."""
+    """What ``prune`` would delete: sessions not written since ``cutoff``, and their events."""
 
     cutoff: datetime
     sessions: int
     events: int
+
+
+@dataclass(frozen=True)
+class PruneBatch:
+    """One prune batch: sessions and events deleted, and the key (user_id, id) to go on after.
+
+    ``last`` is None when the batch found nothing: the app is done.
+    """
+
+    sessions: int
+    events: int
+    last: tuple[str, str] | None
 
 
 class Snapshot:
@@ -278,11 +291,12 @@ class OpsRepository:
         return [r["app_name"] for r in rows]
 
     async def prune_batch(
-        self, *, app_name: str, cutoff: datetime, batch_size: int
-    ) -> tuple[int, int]:
-        """Delete up to ``batch_size`` of the app's sessions older than ``cutoff``.
+        self, *, app_name: str, cutoff: datetime, batch_size: int, after: tuple[str, str]
+    ) -> PruneBatch:
+        """Delete up to ``batch_size`` of the app's sessions not written since ``cutoff``.
 
-        Its own short transaction; returns (sessions, events) deleted.
+        Sessions are taken in (user_id, id) order after ``after`` (``("", "")`` first); the
+        next batch starts after this one's :attr:`PruneBatch.last`. Its own short transaction.
 
         Raises:
             StorageError: the database failed; this batch deleted nothing.
@@ -293,5 +307,7 @@ class OpsRepository:
             app_name,
             cutoff,
             batch_size,
+            *after,
         )
-        return int(row["sessions"]), int(row["events"])
+        last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
+        return PruneBatch(sessions=int(row["sessions"]), events=int(row["events"]), last=last)

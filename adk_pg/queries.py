@@ -68,7 +68,6 @@ class Queries:
     """The registry: one attribute per file in ``sql/`` (the file name is the query name)."""
 
     append_event: Query
-    check_append: Query
     count_export: Query
     create_session: Query
     delete_session: Query

@@ -4,8 +4,8 @@ Each method checks its arguments first (raising :class:`InvalidArgumentError` be
 SQL), runs one statement inside the error translator, and returns plain records: events stay
 the JSON text PostgreSQL built, so that the caller validates each event once, into its own
 Event class (:class:`~adk_pg.store.SessionStore` into adk-pg's models, the ADK adapter into
-ADK's). ``create``, ``get``, ``list``, ``delete`` and ``append`` are one round trip each; a
-failed append spends one more to say why.
+ADK's). ``create``, ``get``, ``list``, ``delete`` and ``append`` are one round trip each; an
+append that raced with a concurrent writer of the same session spends one more to say why.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pydantic_core
 from adk_pg import validate
 from adk_pg.errors import (
     AlreadyExistsError,
+    EventConflictError,
     InvalidArgumentError,
     SessionNotFoundError,
     StaleSessionError,
@@ -129,10 +130,7 @@ class SessionRecords:
         app_name = validate.require_id(app_name, "app_name")
         user_id = validate.require_id(user_id, "user_id")
         session_id = validate.session_id_or_new(session_id)
-        session_bucket, app_bucket, user_bucket = validate.route_state(state)
-        session_json = validate.json_text(session_bucket, "state")
-        app_json = validate.json_text(app_bucket, "state") if app_bucket else None
-        user_json = validate.json_text(user_bucket, "state") if user_bucket else None
+        session_json, app_json, user_json = validate.state_json(state, "state")
         with translate_errors(f"create_session {session_id!r}"):
             try:
                 row = await self._fetchrow(
@@ -267,19 +265,24 @@ class SessionRecords:
         user_id: str,
         session_id: str,
         event_id: str,
+        event_timestamp: float,
         event_json: str,
+        state_delta: Mapping[str, Any],
         expected_revision: int | None,
     ) -> AppendResult:
         """Append an event already serialised to JSON (snake_case fields, ``temp:`` removed).
 
         The lower level of :meth:`append_event`, for adapters that serialise their own Event
-        class once; ``event_json`` must come from ``model_dump_json`` of an ADK-shaped event.
+        class once: ``event_json`` must come from ``model_dump_json(exclude_none=True)`` of an
+        ADK-shaped event whose ``id`` and ``timestamp`` are ``event_id`` and
+        ``event_timestamp``, and ``state_delta`` is its ``actions.state_delta`` (its values
+        are stored in the state rows as ADK's database service stores them).
 
         Raises:
-            InvalidArgumentError: a bad id or revision, or ``event_json`` is not a JSON object
-                (or its actions or state_delta are not objects).
+            InvalidArgumentError: a bad id, revision or state delta.
             SessionNotFoundError: the session does not exist.
             StaleSessionError: the session changed since ``expected_revision``.
+            EventConflictError: an event with this id and other content is stored.
             StorageError: the database failed; nothing was written.
         """
         app_name = validate.require_id(app_name, "app_name")
@@ -292,70 +295,72 @@ class SessionRecords:
             or expected_revision < 0
         ):
             raise InvalidArgumentError("expected_revision must be an int >= 0 or None")
-        session_delta, app_delta, user_delta = _delta_by_scope(event_json)
+        timestamp = validate.event_timestamp(event_timestamp)
+        deltas = validate.state_json(state_delta, "event.actions.state_delta")
+        args = (
+            app_name, user_id, session_id, expected_revision, event_json, *deltas,
+            event_id, timestamp,
+        )  # fmt: skip
         with translate_errors(f"append_event to session {session_id!r}"):
-            try:
-                row = await self._fetchrow(
-                    QUERIES.append_event.sql,
-                    app_name,
-                    user_id,
-                    session_id,
-                    expected_revision,
-                    event_json,
-                    session_delta,
-                    app_delta,
-                    user_delta,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                # Two writers raced with the same event id and no revision check: the one
-                # that lost finds the event stored below and succeeds as a retry would.
-                if exc.constraint_name != "events_pkey":
-                    raise
-                row = None
-            if row is not None:
-                return AppendResult(revision=row["revision"], last_update_time=row["update_time"])
-            check = await self._fetchrow(
-                QUERIES.check_append.sql, app_name, user_id, session_id, event_id
-            )
-        if check is None:
-            raise SessionNotFoundError(f"Session {session_id} not found.")
-        if check["event_exists"]:
-            return AppendResult(
-                revision=check["revision"], last_update_time=check["update_time"], written=False
-            )
+            # A second statement runs only when the first could not tell what is stored: a
+            # concurrent writer changed the session after the first one's snapshot was taken.
+            for attempt in (1, 2):
+                try:
+                    row = await self._fetchrow(QUERIES.append_event.sql, *args)
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != "events_pkey":
+                        raise
+                    if attempt == 2:
+                        raise EventConflictError(
+                            f"Event {event_id} is already stored in session {session_id} "
+                            "with another timestamp; event ids must be unique in a session."
+                        ) from exc
+                    continue
+                assert row is not None  # the statement always returns one row
+                result = _append_outcome(row, session_id, event_id, expected_revision)
+                if result is not None:
+                    return result
         raise StaleSessionError(
             f"Session {session_id} has been modified in storage since it was loaded "
-            f"(revision {expected_revision}, now {check['revision']}). Please reload the "
-            "session before appending more events."
+            f"(revision {expected_revision}). Please reload the session before appending "
+            "more events."
         )
 
 
-def _delta_by_scope(event_json: str) -> tuple[str, str | None, str | None]:
-    """The event's ``actions.state_delta`` as JSON objects for the session, app and user rows.
-
-    Read back from the very text that is stored, so each scope gets exactly the event's
-    values; app and user keys lose their prefix, ``temp:`` keys are dropped.
+def _append_outcome(
+    row: asyncpg.Record, session_id: str, event_id: str, expected: int | None
+) -> AppendResult | None:
+    """What an append_event row says: the result, an error, or None (read again).
 
     Raises:
-        InvalidArgumentError: ``event_json`` is not a JSON object, or its actions or
-            state_delta are not objects.
+        SessionNotFoundError: the session does not exist.
+        StaleSessionError: the session changed since ``expected``.
+        EventConflictError: an event with this id and other content is stored.
     """
-    try:
-        event = pydantic_core.from_json(event_json)
-    except ValueError as exc:
-        raise InvalidArgumentError(f"event_json is not valid JSON: {exc}") from None
-    if not isinstance(event, dict):
-        raise InvalidArgumentError("event_json must be a JSON object")
-    actions = event.get("actions", {})
-    delta = actions.get("state_delta", {}) if isinstance(actions, dict) else None
-    if not isinstance(delta, dict):
-        raise InvalidArgumentError("event_json: actions.state_delta must be a JSON object")
-    session, app, user = validate.route_state(delta)
-    return (
-        pydantic_core.to_json(session).decode(),
-        pydantic_core.to_json(app).decode() if app else None,
-        pydantic_core.to_json(user).decode() if user else None,
-    )
+    if row["revision"] is not None:
+        return AppendResult(revision=row["revision"], last_update_time=row["update_time"])
+    # Retry-safe: an event already stored is checked before the revision.
+    if row["same_event"] is True:
+        return AppendResult(
+            revision=row["stored_revision"],
+            last_update_time=row["stored_update_time"],
+            written=False,
+        )
+    if row["same_event"] is False:
+        raise EventConflictError(
+            f"Event {event_id} is already stored in session {session_id} with other content; "
+            "event ids must be unique in a session (appending the same event again is safe)."
+        )
+    stored = row["stored_revision"]
+    if stored is None:
+        raise SessionNotFoundError(f"Session {session_id} not found.")
+    if expected is not None and stored != expected:
+        raise StaleSessionError(
+            f"Session {session_id} has been modified in storage since it was loaded "
+            f"(revision {expected}, now {stored}). Please reload the session before "
+            "appending more events."
+        )
+    return None
 
 
 def _record(

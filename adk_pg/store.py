@@ -124,13 +124,15 @@ class SessionStore(SessionRecords):
 
         ``expected_revision`` is the revision the caller read the session at (None: do not
         check). ``temp:`` keys are not stored. A partial event is not stored (returns None).
-        Appending an event id that is already stored is a no-op that succeeds, so a retry
-        after a lost acknowledgement is safe.
+        Appending an event that is already stored (same id, same content) is a no-op that
+        succeeds, so a retry after a lost acknowledgement is safe; another event under a
+        stored id is refused.
 
         Raises:
             InvalidArgumentError: a bad id, revision or event, or text jsonb cannot hold.
             SessionNotFoundError: the session does not exist.
             StaleSessionError: the session changed since ``expected_revision``.
+            EventConflictError: an event with this id and other content is stored.
             StorageError: the database failed; nothing was written.
         """
         if not isinstance(event, Event):
@@ -140,20 +142,22 @@ class SessionStore(SessionRecords):
         delta = event.actions.state_delta
         validate.state_delta_keys(delta)
         if any(key.startswith(TEMP_PREFIX) for key in delta):
-            trimmed = {k: v for k, v in delta.items() if not k.startswith(TEMP_PREFIX)}
+            delta = {k: v for k, v in delta.items() if not k.startswith(TEMP_PREFIX)}
             event = event.model_copy(
-                update={"actions": event.actions.model_copy(update={"state_delta": trimmed})}
+                update={"actions": event.actions.model_copy(update={"state_delta": delta})}
             )
         validate.event_timestamp(event.timestamp)
         event_json = validate.dump_json(
-            lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event"
+            lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event", event
         )
         return await self.append_event_json(
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
             event_id=event.id,
+            event_timestamp=event.timestamp,
             event_json=event_json,
+            state_delta=delta,
             expected_revision=expected_revision,
         )
 

@@ -9,15 +9,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
 import pydantic_core
+from pydantic import ValidationError
 
 from adk_pg import validate
 from adk_pg.errors import InvalidArgumentError, StorageError
+from adk_pg.models import EVENT_LIST
 from adk_pg.ops import OpsRepository
 from adk_pg.transfer import (
     FORMAT,
@@ -30,18 +32,42 @@ from adk_pg.transfer import (
 )
 from adk_pg.transfer_ids import SessionIds
 
-__all__ = ["Importer", "import_jsonl"]
+__all__ = ["EventCheck", "Importer", "import_jsonl", "read_as_the_store_does"]
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
 
 
-class Importer:
-    """Checks and writes the documents of one import run, counting them in ``report``."""
+EventCheck = Callable[[str], None]
+"""Reads a JSON array of events as a store would; raises ``ValueError`` naming what it refuses."""
 
-    def __init__(self, ops: OpsRepository, report: ImportReport) -> None:
+
+def read_as_the_store_does(events_json: str) -> None:
+    """Read events with adk-pg's own Event model, as ``SessionStore.get_session`` reads them.
+
+    Raises:
+        ValueError: an event it cannot read (pydantic's ValidationError).
+    """
+    EVENT_LIST.validate_json(events_json)
+
+
+class Importer:
+    """Checks and writes the documents of one import run, counting them in ``report``.
+
+    Every session's events are read first by each of ``event_checks`` (by default
+    :func:`read_as_the_store_does`), as the services that will read them do: a session they
+    refuse is not written, so an import never stores a session that cannot be read back.
+    """
+
+    def __init__(
+        self,
+        ops: OpsRepository,
+        report: ImportReport,
+        event_checks: Sequence[EventCheck] = (read_as_the_store_does,),
+    ) -> None:
         self._ops = ops
         self.report = report
         self._ids = SessionIds(report.session_id_changes)
+        self._event_checks = event_checks
 
     async def session(self, doc: Any, where: str, line: str | None = None) -> None:
         """Check one session document, normalise its id and write it with its events.
@@ -55,6 +81,7 @@ class Importer:
             StorageError: the database refused or failed; the message names ``where``.
         """
         _check_session_doc(doc, where)
+        self._check_events(doc["events"], where)
         session_id = self._ids.claim(doc["app_name"], doc["user_id"], doc["id"], where)
         text = validate.json_text(doc, where) if line is None else line
         name = f"session {doc['app_name']!r}/{doc['user_id']!r}/{session_id!r}"
@@ -88,6 +115,29 @@ class Importer:
                 imported = await self._ops.import_user_state(text)
                 self.report.user_states_imported += imported
                 self.report.user_states_skipped += not imported
+
+    def _check_events(self, events: list[dict[str, Any]], where: str) -> None:
+        """Read the events as the store will, one at a time to name the one refused.
+
+        Raises:
+            TransferFormatError: an event the store could not read back, naming ``where``,
+                the event and the field (never its value).
+        """
+        for index, event in enumerate(events):
+            text = "[" + pydantic_core.to_json(event).decode() + "]"
+            for check in self._event_checks:
+                try:
+                    check(text)
+                except ValidationError as exc:
+                    problems = "; ".join(
+                        f"{'.'.join(str(part) for part in error['loc'][1:]) or 'event'}: "
+                        f"{error['msg']}"
+                        for error in exc.errors(include_url=False, include_input=False)[:3]
+                    )
+                    raise TransferFormatError(
+                        f"{where}: event #{index + 1} ({event.get('id')!r}) cannot be read "
+                        f"back: {problems}"
+                    ) from None
 
 
 @contextmanager
@@ -185,6 +235,7 @@ async def import_jsonl(
     *,
     total_bytes: int | None = None,
     progress: Progress | None = None,
+    event_checks: Sequence[EventCheck] = (read_as_the_store_does,),
 ) -> ImportReport:
     """Import an export, line by line; see :mod:`adk_pg.transfer` for what is skipped.
 
@@ -195,7 +246,7 @@ async def import_jsonl(
         StorageError: the database refused a line or failed.
     """
     progress = progress or NoProgress()
-    importer = Importer(ops, ImportReport())
+    importer = Importer(ops, ImportReport(), event_checks)
     seen = ExportReport()
     trailer: dict[str, Any] | None = None
     header_seen = False

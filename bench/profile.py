@@ -146,7 +146,7 @@ def add_explain(r: Rounds, label: str, found: Explained, *, timed: bool = True) 
 
 
 def _revision(row: asyncpg.Record | None) -> int:
-    if row is None:
+    if row is None or row["revision"] is None:
         raise RuntimeError("append_event.sql wrote nothing (stale or missing session)")
     revision: int = row["revision"]
     return revision
@@ -158,7 +158,7 @@ def _revision(row: asyncpg.Record | None) -> int:
 async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
     from adk_pg.adk import PostgresSessionService
     from adk_pg.queries import QUERIES
-    from adk_pg.records import _delta_by_scope
+    from adk_pg.validate import state_json
 
     r = Rounds()
     service = PostgresSessionService(dsn)
@@ -173,8 +173,9 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         assert store is not None
         events = make_events(total, seed=7)
         docs = [e.model_dump_json(exclude_none=True) for e in events]
-        # The statement's arguments after the event: its delta by scope, as the store sends it.
-        deltas = [_delta_by_scope(doc) for doc in docs]
+        # The statement's arguments after the event: its delta by scope and its id and time,
+        # as the store sends them.
+        deltas = [(*state_json(e.actions.state_delta, "delta"), e.id, e.timestamp) for e in events]
         revisions = dict.fromkeys(sessions, 0)
         sql = QUERIES.append_event.sql
         await conn.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, doc jsonb NOT NULL)")
@@ -190,7 +191,9 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
                 user_id=user,
                 session_id=s.id,
                 event_id=events[i].id,
+                event_timestamp=events[i].timestamp,
                 event_json=docs[i],
+                state_delta=events[i].actions.state_delta,
                 expected_revision=revisions["store"],
             )
             revisions["store"] = result.revision
@@ -230,8 +233,10 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
             for layer in layers.values():
                 await layer(i)
         await r.run(layers, rounds, per_round, start=3)
-        one = make_events(1, seed=8)[0].model_dump_json(exclude_none=True)
-        args = (app, user, sessions["conn"].id, None, one, *_delta_by_scope(one))
+        extra = make_events(1, seed=8)[0]
+        one = extra.model_dump_json(exclude_none=True)
+        scoped = state_json(extra.actions.state_delta, "delta")
+        args = (app, user, sessions["conn"].id, None, one, *scoped, extra.id, extra.timestamp)
         found = await explain(conn, sql, args, rounds)
         add_explain(r, "append_event.sql", found, timed=False)
         found = await explain(

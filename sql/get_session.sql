@@ -17,7 +17,7 @@ SELECT s.state,
                                          ORDER BY recent."timestamp", recent.id), '') || ']'
         FROM (SELECT d."timestamp", d.id, d.document
               FROM adk.event_documents AS d
-              WHERE d.app_name = s.app_name AND d.user_id = s.user_id AND d.session_id = s.id
+              WHERE d.app_name = $1 AND d.user_id = $2 AND d.session_id = $3
                 AND ($5::float8 IS NULL OR d."timestamp" >= $5::float8)
               ORDER BY d."timestamp" DESC, d.id DESC
               LIMIT $4::integer) AS recent) AS events

@@ -1,6 +1,7 @@
 -- name: plan_prune
 -- The prune cutoff (the server's now() minus the age) and what is older than it: the
--- sessions not updated since, and their events. Read-only: `prune --dry-run` shows this.
+-- sessions the server has not written since (write_time, never the client-supplied
+-- update_time), and their events. Read-only: `prune --dry-run` shows this.
 -- $1 older_than_seconds float8
 -- $2 app_name text (NULL = every app)
 -- returns: one row: cutoff (timestamptz), sessions, events (bigint)
@@ -9,11 +10,11 @@ WITH cutoff AS (
 )
 SELECT cutoff.t AS cutoff,
        (SELECT count(*) FROM adk.sessions AS s
-        WHERE s.update_time < cutoff.t
+        WHERE s.write_time < cutoff.t
           AND ($2::text IS NULL OR s.app_name = $2::text)) AS sessions,
        (SELECT count(*) FROM adk.sessions AS s
         JOIN adk.events AS e
           ON e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
-        WHERE s.update_time < cutoff.t
+        WHERE s.write_time < cutoff.t
           AND ($2::text IS NULL OR s.app_name = $2::text)) AS events
 FROM cutoff;

@@ -1,17 +1,22 @@
 -- name: prune_sessions
--- Delete one batch of an app's sessions not updated since the cutoff, oldest first; their
--- events go by events_session_fkey ON DELETE CASCADE. Rows another transaction holds are
--- skipped (SKIP LOCKED), so a live session is never waited for, and the re-check after
--- locking keeps a session that was just updated. One short statement per batch.
+-- Delete one batch of an app's sessions that the server has not written since the cutoff
+-- (write_time), walking the app's sessions in key order after ($4, $5), so that a whole
+-- prune reads each session once; their events go by events_session_fkey ON DELETE CASCADE.
+-- Rows another transaction holds are skipped (SKIP LOCKED), so a live session is never
+-- waited for, and the re-check after locking keeps a session that was just written.
 -- $1 app_name text
 -- $2 cutoff timestamptz
 -- $3 batch_size integer
--- returns: one row: sessions, events (bigint: deleted in this batch)
+-- $4 after_user_id text (the first batch passes '')
+-- $5 after_id text (the first batch passes '')
+-- returns: one row: sessions, events (bigint: deleted in this batch), and last_user_id,
+--          last_id: the key of the batch's last session (NULL when the batch is empty)
 WITH doomed AS (
     SELECT s.app_name, s.user_id, s.id
     FROM adk.sessions AS s
-    WHERE s.app_name = $1::text AND s.update_time < $2::timestamptz
-    ORDER BY s.update_time
+    WHERE s.app_name = $1::text AND (s.user_id, s.id) > ($4::text, $5::text)
+      AND s.write_time < $2::timestamptz
+    ORDER BY s.user_id, s.id
     LIMIT $3::integer
     FOR UPDATE SKIP LOCKED
 ), gone AS (
@@ -19,6 +24,8 @@ WITH doomed AS (
     USING doomed AS d
     WHERE s.app_name = d.app_name AND s.user_id = d.user_id AND s.id = d.id
     RETURNING 1
+), last AS (
+    SELECT d.user_id, d.id FROM doomed AS d ORDER BY d.user_id DESC, d.id DESC LIMIT 1
 )
 -- Every part of the statement sees the snapshot from before the delete: these are the
 -- events the cascade removes.
@@ -26,4 +33,6 @@ SELECT (SELECT count(*) FROM gone) AS sessions,
        (SELECT count(*) FROM doomed AS d
         JOIN adk.events AS e
           ON e.app_name = d.app_name AND e.user_id = d.user_id AND e.session_id = d.id)
-           AS events;
+           AS events,
+       (SELECT last.user_id FROM last) AS last_user_id,
+       (SELECT last.id FROM last) AS last_id;

@@ -36,7 +36,7 @@ from google.adk.sessions.base_session_service import GetSessionConfig, ListSessi
 from google.genai import types
 
 from adk_pg.adk import PostgresSessionService
-from adk_pg.errors import StorageError
+from adk_pg.errors import EventConflictError, StorageError
 
 KINDS = ("memory", "database", "adkpg")
 # Services whose storage outlives the instance: two instances can share one session.
@@ -567,6 +567,34 @@ async def test_redelivered_event_is_not_stored_twice(backend: Backend) -> None:
         assert session.events == [event]
         assert session == await load(svc, "s")
     assert await stored_ids(svc, "s") == [event.id]
+
+
+async def test_another_event_under_a_stored_id_is_refused(backend: Backend) -> None:
+    """A different event reusing a stored event id is a caller bug, and nothing is lost.
+
+    Deliberate differences: DatabaseSessionService fails with sqlalchemy's IntegrityError;
+    InMemorySessionService keeps both events; ours raises EventConflictError, which is ADK's
+    AlreadyExistsError (HTTP 409 from ADK's api_server), and stores nothing.
+    """
+    svc = backend.service
+    session = await svc.create_session(app_name=APP, user_id=USER, session_id="s")
+    event = make_event(delta={"k": 1})
+    await svc.append_event(session, event)
+    other = make_event(delta={"k": 2}).model_copy(update={"id": event.id})
+    if backend.kind == "database":
+        with pytest.raises(sqlalchemy.exc.IntegrityError):
+            await svc.append_event(session, other)
+    elif backend.kind == "memory":
+        await svc.append_event(session, other)
+        assert await stored_ids(svc, "s") == [event.id, event.id]
+        return
+    else:
+        with pytest.raises(AlreadyExistsError, match=event.id) as refused:
+            await svc.append_event(session, other)
+        assert isinstance(refused.value, EventConflictError)
+        assert session == await load(svc, "s")  # the caller's copy is untouched
+    assert await stored_ids(svc, "s") == [event.id]
+    assert (await load(svc, "s")).state == {"k": 1}
 
 
 async def test_retry_after_a_lost_acknowledgement_is_safe(backend: Backend) -> None:

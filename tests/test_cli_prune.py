@@ -18,12 +18,24 @@ from adk_pg.store import SessionStore
 DAY = 86_400.0
 
 
-async def make(store: SessionStore, app: str, session_id: str, age_days: float) -> None:
-    """A session with app/user state and two events, last updated ``age_days`` ago."""
+async def make(
+    store: SessionStore,
+    admin: asyncpg.Connection,
+    app: str,
+    session_id: str,
+    age_days: float,
+    *,
+    event_age_days: float = 0.0,
+) -> None:
+    """A session with app/user state and two events, last written ``age_days`` ago.
+
+    The server wrote it now; its write time is moved back as if it had been written then.
+    Its events carry timestamps from ``event_age_days`` ago (what the client chose).
+    """
     await store.create_session(
         app_name=app, user_id="u", session_id=session_id, state={"app:a": 1, "user:b": 2}
     )
-    stamp = time.time() - age_days * DAY
+    stamp = time.time() - event_age_days * DAY
     for n in range(2):
         await store.append_event(
             app_name=app,
@@ -32,6 +44,13 @@ async def make(store: SessionStore, app: str, session_id: str, age_days: float) 
             event=Event(author="user", timestamp=stamp + n),
             expected_revision=n,
         )
+    await admin.execute(
+        "UPDATE adk.sessions SET write_time = now() - make_interval(secs => $3)"
+        " WHERE app_name = $1 AND id = $2",
+        app,
+        session_id,
+        age_days * DAY,
+    )
 
 
 async def ids(admin: asyncpg.Connection) -> list[str]:
@@ -42,17 +61,17 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     store: SessionStore, db: str, admin: asyncpg.Connection
 ) -> None:
     for n in range(5):
-        await make(store, "a", f"a-old{n}", 40)
-    await make(store, "a", "a-new", 1)
-    await make(store, "b", "b-old", 31)
-    await make(store, "b", "b-new", 29)
+        await make(store, admin, "a", f"a-old{n}", 40)
+    await make(store, admin, "a", "a-new", 1)
+    await make(store, admin, "b", "b-old", 31)
+    await make(store, admin, "b", "b-new", 29)
 
     dry = await adk_pg("prune", "--dsn", db, "--older-than", "30d", "--dry-run")
     dry_b = await run_main(
         "prune", "--dsn", db, "--older-than", "720h", "--dry-run", "--app", "b", "--json"
     )
     assert dry.code == 1, dry
-    assert dry.out.startswith("would delete 6 sessions (12 events) not updated since ")
+    assert dry.out.startswith("would delete 6 sessions (12 events) not written since ")
     report = json.loads(dry_b.out)
     assert (report["dry_run"], report["sessions"], report["events"]) == (True, 1, 2)
     assert len(await ids(admin)) == 8
@@ -68,7 +87,7 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     finally:
         await holder.close()
     assert pruned.code == 0, pruned
-    assert pruned.out.startswith("deleted 4 sessions (8 events) of app a not updated since ")
+    assert pruned.out.startswith("deleted 4 sessions (8 events) of app a not written since ")
     assert pruned.out.rstrip().endswith("UTC in 2 batches")
     assert await ids(admin) == ["a-new", "a-old4", "b-new", "b-old"]
 
@@ -92,6 +111,38 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     assert nothing_dry.code == 0, nothing_dry
     assert bad.code == 2
     assert "invalid duration '30 days'" in bad.err
+
+
+async def test_the_servers_clock_of_the_last_write_decides_not_event_timestamps(
+    store: SessionStore, db: str, admin: asyncpg.Connection
+) -> None:
+    # Written just now, with events a skewed client dated 400 days back: in use, kept.
+    await make(store, admin, "a", "backdated", 0, event_age_days=400)
+    # Its events look new, but the server last wrote it 40 days ago: pruned.
+    await make(store, admin, "a", "idle", 40, event_age_days=0)
+    pruned = await run_main("prune", "--dsn", db, "--older-than", "30d", "--json")
+    assert pruned.code == 0, pruned
+    assert json.loads(pruned.out)["sessions"] == 1
+    assert await ids(admin) == ["backdated"]
+    # The store's clock for ADK (last_update_time) is still the event timestamp.
+    got = await store.get_session(app_name="a", user_id="u", session_id="backdated")
+    assert got is not None
+    assert got.last_update_time < time.time() - 399 * DAY
+
+
+async def test_each_write_moves_the_write_time_on(
+    store: SessionStore, admin: asyncpg.Connection
+) -> None:
+    await make(store, admin, "a", "s", 40, event_age_days=40)
+    await store.append_event(
+        app_name="a",
+        user_id="u",
+        session_id="s",
+        event=Event(author="user", timestamp=time.time() - 50 * DAY),
+        expected_revision=2,
+    )
+    age = await admin.fetchval("SELECT now() - write_time FROM adk.sessions WHERE id = 's'")
+    assert age < timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(

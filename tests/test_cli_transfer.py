@@ -13,6 +13,7 @@ import pytest
 from _cli import TRICKY_TIMES, adk_pg, fill, run_main
 from _dbutil import temp_database
 
+from adk_pg.adk import PostgresSessionService
 from adk_pg.cli._output import TerminalProgress
 from adk_pg.migrate import migrate
 from adk_pg.pool_options import init_connection
@@ -236,6 +237,52 @@ async def test_two_ids_that_strip_alike_are_refused_not_merged(
     assert [s["id"] for s in rows["sessions"]] == ["c1", "s1"]
     assert rows["sessions"][1]["state"] == {"city": "Lyon"}
     assert len([e for e in rows["events"] if e["session_id"] == "s1"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"content": "just text"}, "content"),  # adk-pg's own Event refuses it
+        ({"partial": "sometimes"}, "partial"),
+        ({"usage_metadata": {"total_token_count": "many"}}, "usage_metadata"),
+        ({"actions": {"state_delta": {}, "not_an_action": 1}}, "not_an_action"),  # ADK's Event
+    ],
+)
+async def test_events_a_reader_would_refuse_are_refused_before_anything_is_written(
+    store: SessionStore,
+    db: str,
+    target: str,
+    tmp_path: Path,
+    change: dict[str, Any],
+    refused: str,
+) -> None:
+    await fill(store)
+    docs = await export_docs(db)
+    s2 = next(d for d in docs if d.get("id") == "s2")
+    bad = {**s2, "events": [{**s2["events"][0], **change}]}
+    at = docs.index(s2)
+    path = write_jsonl(tmp_path / "bad.jsonl", [*docs[:at], bad, *docs[at + 1 :]])
+    result = await run_main("import", str(path), "--dsn", target)
+    assert result.code == 2, result
+    event_id = s2["events"][0]["id"]
+    assert f"line {at + 1}: event #1 ({event_id!r}) cannot be read back" in result.err
+    assert refused in result.err
+    assert "just text" not in result.err  # no payloads
+    assert "many" not in result.err
+    rows = await dump(target)
+    assert "s2" not in [s["id"] for s in rows["sessions"]]  # nothing of that line
+    # What was imported reads back through the store and through ADK's service.
+    ours = await SessionStore.connect(target)
+    try:
+        for session in rows["sessions"]:
+            key = {"app_name": session["app_name"], "user_id": session["user_id"]}
+            assert await ours.get_session(**key, session_id=session["id"]) is not None
+    finally:
+        await ours.close()
+    async with PostgresSessionService(target) as service:
+        for session in rows["sessions"]:
+            key = {"app_name": session["app_name"], "user_id": session["user_id"]}
+            assert await service.get_session(**key, session_id=session["id"]) is not None
 
 
 class FakeTerminal(io.StringIO):

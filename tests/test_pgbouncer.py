@@ -80,12 +80,13 @@ async def test_store_contract_through_transaction_pooling(
             app_name=APP, user_id=USER, session_id="pgb", state={"k": 0, "app:a": 1, "user:u": 2}
         )
         revision = s.revision
+        events = [event(n, k=n + 1, **{"user:u": n}) for n in range(3)]
         for n in range(3):
             result = await store.append_event(
                 app_name=APP,
                 user_id=USER,
                 session_id="pgb",
-                event=event(n, k=n + 1, **{"user:u": n}),
+                event=events[n],
                 expected_revision=revision,
             )
             assert result is not None
@@ -101,7 +102,7 @@ async def test_store_contract_through_transaction_pooling(
             )
         # A duplicate append (a retry) is a successful no-op.
         again = await store.append_event(
-            app_name=APP, user_id=USER, session_id="pgb", event=event(2), expected_revision=2
+            app_name=APP, user_id=USER, session_id="pgb", event=events[2], expected_revision=2
         )
         assert again is not None
         assert again.revision == 3

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
+from _dbutil import temp_database
 from google.genai import types
 
-from adk_pg import Event, EventActions, SessionStore
+from adk_pg import Event, EventActions, EventConflictError, SessionStore
+from adk_pg.migrate import migrate
 from adk_pg.pool import create_pool
 from adk_pg.queries import QUERIES
 
@@ -63,16 +66,34 @@ async def test_each_call_is_one_statement(counted: tuple[SessionStore, Counter])
     revision = 0
     for i in range(3):
         delta = {"k": i, "n": i, "user:seen": i, "app:count": i}
+        sent = event(i, delta)
         result = await one(
             store.append_event(
                 app_name="a",
                 user_id="u",
                 session_id=s.id,
-                event=event(i, delta),
+                event=sent,
                 expected_revision=revision,
             )
         )
         revision = result.revision
+    # A retry of the last event, and another event under its id: each told in one statement.
+    retry = await one(
+        store.append_event(
+            app_name="a", user_id="u", session_id=s.id, event=sent, expected_revision=revision - 1
+        )
+    )
+    assert not retry.written
+    counter.queries.clear()
+    with pytest.raises(EventConflictError):
+        await store.append_event(
+            app_name="a",
+            user_id="u",
+            session_id=s.id,
+            event=sent.model_copy(update={"author": "someone else"}),
+            expected_revision=revision,
+        )
+    assert len(counter.queries) == 1, counter.queries
     await one(store.get_session(app_name="a", user_id="u", session_id=s.id))
     await one(store.get_session(app_name="a", user_id="u", session_id=s.id, num_recent_events=2))
     await one(store.list_sessions(app_name="a"))
@@ -144,18 +165,12 @@ async def test_hot_queries_use_their_indexes(
             "sessions",
             {"sessions_pkey"},
         ),
-        (
-            QUERIES.check_append.sql,
-            ("app1", "user1", "s1", "e1"),
-            "events",
-            {"events_pkey", "events_session_time_idx"},
-        ),
     ]
     doc = '{"id": "new", "timestamp": 1.0, "actions": {"state_delta": {"k": 1, "user:u": 2}}}'
     checks.append(
         (
             QUERIES.append_event.sql,
-            ("app1", "user1", "s1", 0, doc, '{"k": 1}', None, '{"u": 2}'),
+            ("app1", "user1", "s1", 0, doc, '{"k": 1}', None, '{"u": 2}', "new", 1.0),
             "sessions",
             {"sessions_pkey"},
         )
@@ -166,3 +181,51 @@ async def test_hot_queries_use_their_indexes(
         used = {n.get("Index Name") for n in nodes}
         assert used & indexes, (relation, indexes, nodes)
         assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], nodes
+
+
+async def test_append_reads_one_event_key_whatever_the_statistics(server_dsn: str) -> None:
+    # A long session in a table the planner knows nothing about (never analyzed): the append's
+    # duplicate check must still read one key of an events index, not the session's events.
+    async with temp_database(server_dsn) as dsn:
+        await migrate(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                """
+                ALTER TABLE adk.events SET (autovacuum_enabled = false);
+                ALTER TABLE adk.sessions SET (autovacuum_enabled = false);
+                INSERT INTO adk.sessions (app_name, user_id, id) VALUES ('a', 'u', 's');
+                INSERT INTO adk.events (app_name, user_id, session_id, id, "timestamp")
+                SELECT 'a', 'u', 's', 'e' || i, i FROM generate_series(1, 20000) AS i;
+                """
+            )
+            assert (
+                await conn.fetchval(
+                    "SELECT reltuples FROM pg_class WHERE oid = 'adk.events'::regclass"
+                )
+                == -1
+            )  # no statistics at all
+            event = '{"actions": {}}'
+            # A retry of a stored event, and a new event.
+            for expected, event_id in [(None, "e7"), (0, "new")]:
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    plan = await conn.fetchval(
+                        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + QUERIES.append_event.sql,
+                        "a", "u", "s", expected, event, "{}", None, None,
+                        event_id, 7.0,
+                    )  # fmt: skip
+                finally:
+                    await transaction.rollback()
+                scans = [
+                    n
+                    for n in plan_nodes(json.loads(plan)[0]["Plan"])
+                    if n.get("Relation Name") == "events" and "Index Name" in n
+                ]
+                assert scans, plan
+                for scan in scans:
+                    blocks = scan["Shared Hit Blocks"] + scan["Shared Read Blocks"]
+                    assert blocks <= 8, scan  # a few index pages and one heap page
+        finally:
+            await conn.close()

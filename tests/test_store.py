@@ -17,6 +17,7 @@ from adk_pg import (
     AlreadyExistsError,
     Event,
     EventActions,
+    EventConflictError,
     InvalidArgumentError,
     SchemaOutdatedError,
     SessionNotFoundError,
@@ -242,6 +243,50 @@ async def test_duplicate_append_is_a_successful_no_op(
     assert first is not None
     assert first.written
     assert again == dataclasses.replace(first, written=False)
+    assert await snapshot(admin) == before
+
+
+@pytest.mark.parametrize("expected_revision", [None, 0, 1])
+async def test_another_event_under_a_stored_id_is_a_conflict(
+    store: SessionStore, admin: asyncpg.Connection, expected_revision: int | None
+) -> None:
+    s = await store.create_session(app_name=APP, user_id=USER)
+    e = event("first", delta={"n": 1}, event_id="e1", ts=100.0)
+    await store.append_event(
+        app_name=APP, user_id=USER, session_id=s.id, event=e, expected_revision=0
+    )
+    before = await snapshot(admin)
+    others = [
+        event("second", delta={"n": 1}, event_id="e1", ts=100.0),  # other text
+        event("first", delta={"n": 2}, event_id="e1", ts=100.0),  # other delta
+        e.model_copy(update={"branch": "b"}),  # other branch
+        e.model_copy(update={"custom_metadata": {"x": 1}}),  # another field
+        e.model_copy(update={"timestamp": 101.0}),  # other time
+    ]
+    for other in others:
+        if expected_revision == 0 and other.timestamp != e.timestamp:
+            # Not found under its own time, with a revision that moved on: stale, as ADK
+            # checks the revision first. Reloading and appending again finds the conflict.
+            with pytest.raises(StaleSessionError):
+                await store.append_event(
+                    app_name=APP, user_id=USER, session_id=s.id, event=other, expected_revision=0
+                )
+            continue
+        with pytest.raises(EventConflictError, match="e1"):
+            await store.append_event(
+                app_name=APP,
+                user_id=USER,
+                session_id=s.id,
+                event=other,
+                expected_revision=expected_revision,
+            )
+    assert await snapshot(admin) == before
+    # The same event again is still a successful no-op, whatever revision it carries.
+    again = await store.append_event(
+        app_name=APP, user_id=USER, session_id=s.id, event=e, expected_revision=expected_revision
+    )
+    assert again is not None
+    assert not again.written
     assert await snapshot(admin) == before
 
 

@@ -25,12 +25,14 @@ def register(commands: Any, parents: Parents) -> None:
     parser = commands.add_parser(
         "prune",
         parents=[parents.database, parents.output],
-        help="delete sessions not updated for a while, in small batches",
-        description="Delete the sessions (and, by cascade, their events) not updated for "
-        "--older-than, in batches of --batch-size sessions, each its own short transaction "
-        "that skips sessions in use; app and user state stay. Exit codes: 0 done (or "
-        "nothing to delete), 1 --dry-run found sessions to delete, 2 usage, 3 database "
-        "error (batches before it stay deleted).",
+        help="delete sessions not written for a while, in small batches",
+        description="Delete the sessions (and, by cascade, their events) that have not been "
+        "written for --older-than, in batches of --batch-size sessions, each its own short "
+        "transaction that skips sessions in use; app and user state stay. Age is measured "
+        "by the database server's clock: the time of a session's last write (create, append, "
+        "import), never the timestamps its events carry, which the client chooses. Exit "
+        "codes: 0 done (or nothing to delete), 1 --dry-run found sessions to delete, 2 usage, "
+        "3 database error (batches before it stay deleted).",
     )
     parser.add_argument(
         "--older-than",
@@ -58,7 +60,7 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
     app = None if args.app is None else require_id(args.app, "--app")
     async with open_pool(dsn) as pool:
         ops = OpsRepository(pool)
-        # The server's clock decides what is old, the same clock that wrote update_time.
+        # The server's clock decides what is old: the same clock that wrote write_time.
         plan = await ops.plan_prune(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )
@@ -68,14 +70,20 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
             progress.start(plan.sessions, "sessions")
             try:
                 for app_name in [app] if app is not None else await ops.list_apps():
-                    while True:
-                        deleted, gone = await ops.prune_batch(
-                            app_name=app_name, cutoff=plan.cutoff, batch_size=args.batch_size
+                    after: tuple[str, str] | None = ("", "")
+                    while after is not None:
+                        batch = await ops.prune_batch(
+                            app_name=app_name,
+                            cutoff=plan.cutoff,
+                            batch_size=args.batch_size,
+                            after=after,
                         )
-                        if not deleted:
-                            break
-                        sessions, events, batches = sessions + deleted, events + gone, batches + 1
-                        progress.advance(deleted)
+                        after = batch.last
+                        if batch.sessions:
+                            sessions += batch.sessions
+                            events += batch.events
+                            batches += 1
+                            progress.advance(batch.sessions)
             finally:
                 progress.finish()
     if args.dry_run:
@@ -96,7 +104,7 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
         where = f" of app {app}" if app is not None else ""
         tail = "" if args.dry_run else f" in {batches} batch" + ("" if batches == 1 else "es")
         print(
-            f"{verb} {sessions} sessions ({events} events){where} not updated since "
+            f"{verb} {sessions} sessions ({events} events){where} not written since "
             f"{show_time(plan.cutoff)} UTC{tail}"
         )
     return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK

@@ -21,7 +21,7 @@ from adk_pg.legacy import import_adk
 from adk_pg.migrate import load_migrations
 from adk_pg.ops import OpsRepository
 from adk_pg.transfer import ExportReport, ImportReport, export_jsonl
-from adk_pg.transfer_import import import_jsonl
+from adk_pg.transfer_import import EventCheck, import_jsonl, read_as_the_store_does
 
 __all__ = ["register"]
 
@@ -144,13 +144,24 @@ def _describe_export(report: ExportReport) -> str:
     )
 
 
+def _event_checks() -> tuple[EventCheck, ...]:
+    """Who will read imported events: adk-pg's store, and ADK's Event when it is installed."""
+    try:
+        from adk_pg.adk import read_as_adk_does
+    except ImportError:  # no google-adk here: nothing on this machine reads events as ADK
+        return (read_as_the_store_does,)
+    return (read_as_the_store_does, read_as_adk_does)
+
+
 async def _import_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg import FILE``."""
     async with open_pool(dsn) as pool:
         ops = OpsRepository(pool)
         progress = TerminalProgress("import")
         with _input(args.file) as (handle, size):
-            report = await import_jsonl(ops, handle, total_bytes=size, progress=progress)
+            report = await import_jsonl(
+                ops, handle, total_bytes=size, progress=progress, event_checks=_event_checks()
+            )
     _print_import(report, args.json)
     return EXIT_OK
 
@@ -163,6 +174,7 @@ async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
             args.source,
             schema=args.schema,
             progress=TerminalProgress("import-adk"),
+            event_checks=_event_checks(),
         )
     if not args.json:
         print(f"read ADK schema v{report.schema_version} tables in schema {args.schema}")

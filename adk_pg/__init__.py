@@ -4,6 +4,7 @@ The core needs only asyncpg, pydantic and google-genai; the ADK drop-in
 (``adk_pg.adk.PostgresSessionService``) needs the ``adk`` extra.
 """
 
+from adk_pg.db.pool import create_pool
 from adk_pg.errors import (
     AdkPgError,
     AlreadyExistsError,
@@ -18,10 +19,16 @@ from adk_pg.errors import (
     StaleSessionError,
     StorageError,
 )
-from adk_pg.migrate import migrate
-from adk_pg.models import AppendResult, Event, EventActions, EventPage, Session, SessionPage
-from adk_pg.pool import create_pool
-from adk_pg.store import SessionStore
+from adk_pg.schema.runner import migrate
+from adk_pg.sessions.models import (
+    AppendResult,
+    Event,
+    EventActions,
+    EventPage,
+    Session,
+    SessionPage,
+)
+from adk_pg.sessions.store import SessionStore
 
 __all__ = [
     "AdkPgError",

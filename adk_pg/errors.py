@@ -18,6 +18,7 @@ __all__ = [
     "ConflictError",
     "EventConflictError",
     "InvalidArgumentError",
+    "LegacyDataError",
     "MigrationError",
     "NotFoundError",
     "SchemaError",
@@ -75,6 +76,11 @@ class SchemaOutdatedError(SchemaError):
 
 class MigrationError(SchemaError):
     """A migration file or the migration ledger is not in a state we can apply."""
+
+
+class LegacyDataError(AdkPgError):
+    """ADK's own tables (``adk-pg import-adk``) are missing, of an unknown version, or hold a
+    row adk-pg refuses to load; the message names the row."""
 
 
 # SQLSTATE classes after which the same call may succeed if simply tried again: the connection

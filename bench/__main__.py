@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
-import secrets
 import sys
 import tempfile
 import time
@@ -32,9 +32,10 @@ from typing import Any
 
 import asyncpg
 
-from adk_pg.dsn import redact_dsn, resolve_dsn
+from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
+from adk_pg.schema.admin import throwaway_database
 from bench import report
-from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes, with_database
+from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_TIMEOUT_S = 900
@@ -159,27 +160,28 @@ async def run(args: argparse.Namespace) -> int:
     base = FULL if not args.quick else QUICK
     sizes = Sizes(**{**base.to_json(), "reps": args.reps or base.reps})
     server_dsn = resolve_dsn(args.dsn)
-    admin = await admin_connect(server_dsn)
-    tag = secrets.token_hex(3)
-    databases = {impl: f"adk_pg_bench_{impl}_{tag}" for impl in DB_IMPLS}
     raw: list[dict[str, Any]] = []
     started = time.perf_counter()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        admin = await admin_connect(server_dsn)
+        stack.push_async_callback(admin.close)
         facts = await machine_facts(admin, server_dsn)
         print_header(facts, sizes, args.quick)
-        for name in databases.values():
-            await admin.execute(f'CREATE DATABASE "{name}"')
+        databases = {
+            impl: await stack.enter_async_context(
+                throwaway_database(server_dsn, f"adk_pg_bench_{impl}")
+            )
+            for impl in DB_IMPLS
+        }
         with tempfile.TemporaryDirectory(prefix="adk-pg-bench-") as tmp:
             scratch = Path(tmp)
 
             def spec(impl: str, kind: str, rep: int = -1) -> dict[str, Any]:
-                db = databases.get(impl, "")
-                dsn = with_database(server_dsn, db) if db else ""
                 return {
                     "impl": impl,
                     "set": kind,
                     "rep": rep,
-                    "dsn": dsn,
+                    "dsn": databases.get(impl, ""),
                     "sizes": sizes.to_json(),
                 }
 
@@ -204,10 +206,6 @@ async def run(args: argparse.Namespace) -> int:
                     print(f"  statement counts unavailable: {outcome}", file=sys.stderr)
                 else:
                     raw.append(outcome)
-    finally:
-        for name in databases.values():
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
     res = report.Results(raw)
     found = report.targets(res)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 # The implementations, in the order of the first repetition (later ones rotate it).
 IMPLS = ("adk_pg", "adk_db", "memory", "floor")
@@ -107,17 +107,6 @@ QUICK = Sizes(
     warmup=5,
     reps=3,
 )
-
-
-def with_database(dsn: str, database: str, *, scheme: str = "postgresql") -> str:
-    """``dsn`` pointing at another database (and scheme); user, host and options kept."""
-    parts = urlsplit(dsn)
-    query = parts.query
-    if scheme.endswith("+asyncpg") and query:
-        # SQLAlchemy's asyncpg dialect takes ssl=<mode>, not libpq's sslmode=<mode>.
-        pairs = [("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(query)]
-        query = urlencode(pairs)
-    return urlunsplit(parts._replace(scheme=scheme, path="/" + database, query=query))
 
 
 def with_address(dsn: str, host: str, port: int) -> str:

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import copy
 import json
-import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,16 +27,10 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
-from adk_pg.dsn import resolve_dsn
-from adk_pg.pool_options import init_connection
-from bench.__main__ import admin_connect
-from bench.common import (
-    LIST_APP,
-    LIST_USER,
-    READ_APP,
-    READ_USER,
-    with_database,
-)
+from adk_pg.db.dsn import resolve_dsn
+from adk_pg.db.pool_options import init_connection
+from adk_pg.schema.admin import throwaway_database
+from bench.common import LIST_APP, LIST_USER, READ_APP, READ_USER
 from bench.events import make_events
 from bench.worker import analyze, populate_read_fixtures
 
@@ -157,8 +150,9 @@ def _revision(row: asyncpg.Record | None) -> int:
 
 async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
     from adk_pg.adk import PostgresSessionService
-    from adk_pg.queries import QUERIES
-    from adk_pg.validate import state_json
+    from adk_pg.sessions.encode import state_json
+    from adk_pg.sessions.queries import QUERIES
+    from adk_pg.sessions.rows import SessionRows
 
     r = Rounds()
     service = PostgresSessionService(dsn)
@@ -169,8 +163,8 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         sessions = {}
         for name in ("service", "store", "pool", "conn", "async"):
             sessions[name] = await service.create_session(app_name=app, user_id=user, state={})
-        store = service.store
-        assert store is not None
+        assert service.store is not None
+        store = SessionRows(service.store.pool, acquire_timeout=30)
         events = make_events(total, seed=7)
         docs = [e.model_dump_json(exclude_none=True) for e in events]
         # The statement's arguments after the event: its delta by scope and its id and time,
@@ -186,7 +180,7 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
 
         async def via_store(i: int) -> None:
             s = sessions["store"]
-            result = await store.append_event_json(
+            result = await store.append(
                 app_name=app,
                 user_id=user,
                 session_id=s.id,
@@ -222,7 +216,7 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
 
         layers: dict[str, Layer] = {
             "PostgresSessionService.append_event (all of it)": via_service,
-            "SessionStore.append_event_json (JSON made beforehand)": via_store,
+            "SessionRows.append (JSON made beforehand)": via_store,
             "pool.acquire + fetchrow(append_event.sql)": via_pool,
             "fetchrow(append_event.sql) on one connection": on(conn, "conn"),
             "  same, synchronous_commit=off (no WAL flush wait)": on(nosync, "async"),
@@ -261,8 +255,14 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
 
 
 async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, Rounds]:
-    from adk_pg.adk import _EVENTS, _SESSIONS, PostgresSessionService, _decode_events
-    from adk_pg.queries import QUERIES
+    from adk_pg.adk.sessions import (
+        _EVENTS,
+        PostgresSessionService,
+        _decode_events,
+        _decode_sessions,
+    )
+    from adk_pg.sessions.queries import QUERIES
+    from adk_pg.sessions.rows import SessionRows
 
     service = PostgresSessionService(dsn)
     # The pool's own codecs (jsonb decoded by pydantic_core), so decoding costs the same.
@@ -270,12 +270,10 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
     await init_connection(conn)
     try:
         await service.get_session(app_name=READ_APP, user_id=READ_USER, session_id="s10")
-        store = service.store
-        assert store is not None
+        assert service.store is not None
+        store = SessionRows(service.store.pool, acquire_timeout=30)
         get_args = (READ_APP, READ_USER, "s1000", None, None)
-        record = await store.get_session_record(
-            app_name=READ_APP, user_id=READ_USER, session_id="s1000"
-        )
+        record = await store.get(app_name=READ_APP, user_id=READ_USER, session_id="s1000")
         assert record is not None
         events_json = record.events_json
         decoded = _EVENTS.validate_json(events_json)
@@ -287,8 +285,8 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "PostgresSessionService.get_session (all of it)": lambda _: service.get_session(
                 app_name=READ_APP, user_id=READ_USER, session_id="s1000"
             ),
-            "SessionStore.get_session_record (events left as JSON)": lambda _: (
-                store.get_session_record(app_name=READ_APP, user_id=READ_USER, session_id="s1000")
+            "SessionRows.get (events left as JSON)": lambda _: store.get(
+                app_name=READ_APP, user_id=READ_USER, session_id="s1000"
             ),
             "fetchrow(get_session.sql) on one connection": lambda _: conn.fetchrow(
                 QUERIES.get_session.sql, *get_args
@@ -302,8 +300,8 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
         )
         get.run_cpu(
             {
-                "  client: adk_pg.trusted decoder (what get_session uses)": lambda: _decode_events(
-                    events_json
+                "  client: adk_pg.sessions.decode decoder (what get_session uses)": lambda: (
+                    _decode_events(events_json)
                 ),
                 "  client: TypeAdapter(list[Event]).validate_json": lambda: _EVENTS.validate_json(
                     events_json
@@ -332,8 +330,8 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "PostgresSessionService.list_sessions (all of it)": lambda _: service.list_sessions(
                 app_name=LIST_APP, user_id=LIST_USER
             ),
-            "SessionStore.list_session_records (no ADK Session objects)": lambda _: (
-                store.list_session_records(app_name=LIST_APP, user_id=LIST_USER)
+            "SessionRows.list_page (no ADK Session objects)": lambda _: store.list_page(
+                app_name=LIST_APP, user_id=LIST_USER
             ),
             "fetch(list_user_sessions.sql) on one connection": lambda _: conn.fetch(
                 list_sql, *list_args
@@ -347,13 +345,13 @@ async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, 
             "list_user_sessions.sql",
             await explain(conn, list_sql, list_args, rounds),
         )
-        page = await store.list_session_records(app_name=LIST_APP, user_id=LIST_USER)
+        page = await store.list_page(app_name=LIST_APP, user_id=LIST_USER)
         listing.notes["fetch(list_user_sessions.sql) on one connection"] = (
             f"one row: {len(page.sessions_json) / 1e3:.0f} kB of JSON"
         )
         listing.run_cpu(
             {
-                "  client: validate the page into ADK Sessions": lambda: _SESSIONS.validate_json(
+                "  client: validate the page into ADK Sessions": lambda: _decode_sessions(
                     page.sessions_json
                 )
             },
@@ -374,7 +372,8 @@ async def call_tree(dsn: str) -> str:
     """
     from pyinstrument import Profiler
 
-    from adk_pg.adk import _EVENTS, PostgresSessionService
+    from adk_pg.adk.sessions import _EVENTS, PostgresSessionService
+    from adk_pg.sessions.rows import SessionRows
 
     service = PostgresSessionService(dsn)
     try:
@@ -392,9 +391,8 @@ async def call_tree(dsn: str) -> str:
             await service.get_session(app_name=READ_APP, user_id=READ_USER, session_id="s1000")
         profiler.stop()
         overview: str = profiler.output_text(unicode=False, color=False, show_all=False)
-        store = service.store
-        assert store is not None
-        record = await store.get_session_record(
+        assert service.store is not None
+        record = await SessionRows(service.store.pool).get(
             app_name=READ_APP, user_id=READ_USER, session_id="s1000"
         )
         assert record is not None
@@ -410,14 +408,9 @@ async def call_tree(dsn: str) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    server_dsn = resolve_dsn(args.dsn)
-    admin = await admin_connect(server_dsn)
-    name = f"adk_pg_bench_profile_{secrets.token_hex(3)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        dsn = with_database(server_dsn, name)
-        from adk_pg.adk import PostgresSessionService
+    from adk_pg.adk import PostgresSessionService
 
+    async with throwaway_database(resolve_dsn(args.dsn), "adk_pg_bench_profile") as dsn:
         service = PostgresSessionService(dsn)
         try:
             await populate_read_fixtures(service)
@@ -436,9 +429,6 @@ async def run(args: argparse.Namespace) -> None:
             print()
         if args.tree:
             print(await call_tree(dsn))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

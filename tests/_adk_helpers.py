@@ -12,14 +12,9 @@ import asyncio
 import json
 import socket
 import sys
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from google.adk.tools.tool_confirmation import ToolConfirmation
@@ -29,34 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = REPO_ROOT / "examples"
 RUNNER_APP = "demo_agent"
 RUNNER_USER = "runner-user"
-
-
-def with_database(dsn: str, database: str, *, scheme: str | None = None) -> str:
-    """``dsn`` pointing at ``database``, with its scheme replaced when ``scheme`` is given."""
-    parts = urlsplit(dsn)
-    parts = parts._replace(path="/" + database)
-    if scheme is not None:
-        parts = parts._replace(scheme=scheme)
-    return urlunsplit(parts)
-
-
-@asynccontextmanager
-async def scratch_database(server_dsn: str) -> AsyncIterator[str]:
-    """Create an empty database next to the test database, yield its DSN, drop it at the end."""
-    name = f"adk_pg_ref_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')  # the name is ours: hex only
-    finally:
-        await conn.close()
-    try:
-        yield with_database(server_dsn, name)
-    finally:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def free_port() -> int:

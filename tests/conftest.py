@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from _dbutil import create_database, drop_database, random_name
 
-from adk_pg.migrate import migrate
-from adk_pg.pool import create_pool
-from adk_pg.pool_options import init_connection
-from adk_pg.store import SessionStore
+from adk_pg.db.pool import create_pool
+from adk_pg.db.pool_options import init_connection
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.schema.runner import migrate
+from adk_pg.sessions.store import SessionStore
 
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOW_TO_START = """
@@ -86,13 +86,9 @@ def server_dsn() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def dsn(server_dsn: str) -> AsyncIterator[str]:
     """The run's own database, migrated by the real runner, dropped at the end."""
-    name = random_name("adk_pg_test")
-    database = await create_database(server_dsn, name)
-    try:
+    async with throwaway_database(server_dsn, "adk_pg_test") as database:
         await migrate(database)
         yield database
-    finally:
-        await drop_database(server_dsn, name)
 
 
 @pytest.fixture(scope="session")

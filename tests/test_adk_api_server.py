@@ -20,7 +20,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from _adk_helpers import EXAMPLES_DIR, free_port, with_database
+from _adk_helpers import EXAMPLES_DIR, free_port
+
+from adk_pg.db.dsn import with_database
 
 APP = "demo_agent"
 USER = "api-user"

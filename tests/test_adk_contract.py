@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy.exc
-from _adk_helpers import rich_event, scratch_database, with_database
+from _adk_helpers import rich_event
 from google.adk.errors import StaleSessionError
 from google.adk.errors.already_exists_error import AlreadyExistsError
 from google.adk.errors.session_not_found_error import SessionNotFoundError
@@ -36,7 +36,9 @@ from google.adk.sessions.base_session_service import GetSessionConfig, ListSessi
 from google.genai import types
 
 from adk_pg.adk import PostgresSessionService
+from adk_pg.db.dsn import with_database
 from adk_pg.errors import EventConflictError, StorageError
+from adk_pg.schema.admin import throwaway_database
 
 KINDS = ("memory", "database", "adkpg")
 # Services whose storage outlives the instance: two instances can share one session.
@@ -82,7 +84,7 @@ class Backend:
 @pytest.fixture(scope="module")
 async def reference_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A fresh database for DatabaseSessionService (its tables go to schema public)."""
-    async with scratch_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn, "adk_pg_ref") as dsn:
         yield dsn
 
 

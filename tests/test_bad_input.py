@@ -35,7 +35,8 @@ from adk_pg import (
     StorageError,
 )
 from adk_pg.adk import PostgresSessionService
-from adk_pg.pool import create_pool
+from adk_pg.db.pool import create_pool
+from adk_pg.sessions.rows import SessionRows
 
 APP = "app"
 USER = "user"
@@ -657,12 +658,14 @@ async def test_adk_service_refuses_a_session_marker_it_did_not_write(
     assert await snapshot(admin) == before
 
 
-async def test_append_event_json_with_malformed_json_writes_nothing(
+async def test_appending_malformed_event_json_writes_nothing(
     store: SessionStore, admin: asyncpg.Connection, seeded: dict[str, Any]
 ) -> None:
     # The adapters' lower level takes JSON it trusts; garbage is refused by the server, whole.
+    rows = SessionRows(store.pool)
+
     def append(raw: str) -> Any:
-        return store.append_event_json(
+        return rows.append(
             app_name=APP,
             user_id=USER,
             session_id=SID,

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from _cli import adk_pg
-from _dbutil import drop_database, random_name, temp_database, with_database
+from _dbutil import random_name
 
-from adk_pg.migrate import load_migrations
+from adk_pg.db.dsn import with_database
+from adk_pg.schema.admin import drop_database, throwaway_database
+from adk_pg.schema.files import load_migrations
 
 SECRET = "Hunter2-s3cret"
 UNREACHABLE = f"postgresql://postgres:{SECRET}@127.0.0.1:1/adk_sessions"
@@ -18,7 +20,7 @@ UNREACHABLE = f"postgresql://postgres:{SECRET}@127.0.0.1:1/adk_sessions"
 @pytest.fixture
 async def empty_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A brand-new empty database of its own, dropped WITH (FORCE) after the test."""
-    async with temp_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn) as dsn:
         yield dsn
 
 
@@ -84,7 +86,7 @@ async def test_create_database_creates_it_and_says_so(server_dsn: str) -> None:
         assert second.code == 0, second
         assert "created" not in second.out
     finally:
-        await drop_database(server_dsn, name)
+        await drop_database(with_database(server_dsn, name))
 
 
 async def test_missing_database_hints_at_create_database(server_dsn: str) -> None:

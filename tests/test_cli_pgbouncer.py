@@ -14,7 +14,7 @@ import pytest
 from _cli import fill, run_main
 from _pgbouncer import PgBouncer, run_pgbouncer
 
-from adk_pg.store import SessionStore
+from adk_pg.sessions.store import SessionStore
 
 
 @pytest.fixture(scope="module")

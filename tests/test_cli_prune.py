@@ -13,7 +13,7 @@ from _cli import adk_pg, run_main
 
 from adk_pg import Event
 from adk_pg.cli._output import parse_duration
-from adk_pg.store import SessionStore
+from adk_pg.sessions.store import SessionStore
 
 DAY = 86_400.0
 

@@ -6,7 +6,7 @@ import json
 
 from _cli import TRICKY_TIMES, adk_pg, fill, run_main
 
-from adk_pg.store import SessionStore
+from adk_pg.sessions.store import SessionStore
 
 
 async def test_list_filters_and_orders_newest_first(store: SessionStore, db: str) -> None:

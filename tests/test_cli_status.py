@@ -6,11 +6,11 @@ import json
 
 import pytest
 from _cli import adk_pg, fill, run_main
-from _dbutil import temp_database
 
 from adk_pg.cli import build_parser, main
-from adk_pg.migrate import load_migrations
-from adk_pg.store import SessionStore
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.schema.files import load_migrations
+from adk_pg.sessions.store import SessionStore
 
 LABELS = [m.label for m in load_migrations()]
 COMMANDS = [
@@ -66,7 +66,7 @@ async def test_status_with_pool_options_in_the_dsn(db: str) -> None:
 
 async def test_status_of_an_unmigrated_database_exits_1(server_dsn: str) -> None:
     secret = "Pw-n0t-shown"
-    async with temp_database(server_dsn) as empty:
+    async with throwaway_database(server_dsn) as empty:
         with_password = empty.replace("postgres@", f"postgres:{secret}@", 1)
         human = await run_main("status", "--dsn", with_password)
         as_json = await adk_pg("status", "--json", env={"ADK_PG_DSN": empty})

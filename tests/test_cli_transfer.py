@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 import pytest
 from _cli import TRICKY_TIMES, adk_pg, fill, run_main
-from _dbutil import temp_database
 
 from adk_pg.adk import PostgresSessionService
 from adk_pg.cli._output import TerminalProgress
-from adk_pg.migrate import migrate
-from adk_pg.pool_options import init_connection
-from adk_pg.store import SessionStore
+from adk_pg.db.pool_options import init_connection
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.schema.runner import migrate
+from adk_pg.sessions.store import SessionStore
 
 # Every column of every table; the float8 event time as its bytes, to compare bit for bit.
 DUMPS = {
@@ -45,7 +45,7 @@ async def dump(dsn: str) -> dict[str, list[dict[str, Any]]]:
 @pytest.fixture
 async def target(server_dsn: str) -> AsyncIterator[str]:
     """An empty, migrated database to import into."""
-    async with temp_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn) as dsn:
         await migrate(dsn)
         yield dsn
 

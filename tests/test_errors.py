@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 
 from adk_pg import SessionStore, StorageError
+from adk_pg.db.pool import create_pool
 from adk_pg.errors import translate_errors
-from adk_pg.pool import create_pool
 
 
 async def test_a_closed_pool_is_not_retryable(db: str) -> None:

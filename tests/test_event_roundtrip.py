@@ -17,7 +17,7 @@ from google.adk.tools.tool_confirmation import ToolConfirmation
 from google.genai import types
 
 from adk_pg import Event, SessionStore
-from adk_pg.pool import create_pool
+from adk_pg.db.pool import create_pool
 
 
 def full_adk_event() -> AdkEvent:

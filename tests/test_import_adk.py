@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from _cli import adk_pg, run_main
-from _dbutil import REPO_ROOT, temp_database
+from _dbutil import REPO_ROOT
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions, EventCompaction
 from google.adk.sessions.database_session_service import DatabaseSessionService
@@ -32,11 +32,11 @@ from google.adk.tools.tool_confirmation import ToolConfirmation
 from google.genai import types
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from adk_pg import legacy_pickle
-from adk_pg.adk import PostgresSessionService
-from adk_pg.legacy import LEGACY_QUERIES
-from adk_pg.migrate import migrate
-from adk_pg.store import SessionStore
+from adk_pg.adk import PostgresSessionService, legacy_pickle
+from adk_pg.ops.queries import LEGACY_QUERIES
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.schema.runner import migrate
+from adk_pg.sessions.store import SessionStore
 
 APP, OTHER_APP = "legacy_app", "other_app"
 # Sub-microsecond digits: v1 keeps them in event_data; the timestamp column cannot.
@@ -57,7 +57,7 @@ def adk_url(dsn: str) -> str:
 @pytest.fixture
 async def fresh(server_dsn: str) -> AsyncIterator[str]:
     """An empty database of its own."""
-    async with temp_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn) as dsn:
         yield dsn
 
 
@@ -321,7 +321,7 @@ class Boom:
 async def test_v0_from_another_database_and_a_malicious_pickle(
     server_dsn: str, tmp_path: Path
 ) -> None:
-    async with temp_database(server_dsn) as source, temp_database(server_dsn) as target:
+    async with throwaway_database(server_dsn) as source, throwaway_database(server_dsn) as target:
         await create_v0_tables(adk_url(source))
         keys = await fill(adk_url(source))  # the service sees v0 and pickles the actions
         await prepare_legacy_queries(source, "0")
@@ -416,7 +416,7 @@ def test_only_legacy_pickle_imports_pickle() -> None:
         for path in package.rglob("*.py")
         if re.search(r"^\s*(import pickle|from pickle import)", path.read_text(), re.MULTILINE)
     }
-    assert importers == {"legacy_pickle.py"}
+    assert importers == {"adk/legacy_pickle.py"}
 
 
 async def test_v1_tables_in_another_schema_and_another_database(
@@ -437,7 +437,7 @@ async def test_v1_tables_in_another_schema_and_another_database(
             await service.append_event(session, event)
         theirs = await service.get_session(app_name=APP, user_id="ann", session_id="s0")
         their_user_state = await service.get_user_state(app_name=APP, user_id="ann")
-    async with temp_database(server_dsn) as target:
+    async with throwaway_database(server_dsn) as target:
         await migrate(target)
         result = await adk_pg(
             "import-adk", "--from", adk_url(fresh), "--schema", "legacy", "--dsn", target

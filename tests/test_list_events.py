@@ -8,9 +8,9 @@ import asyncpg
 import pytest
 
 from adk_pg import Event, EventActions, InvalidArgumentError, SessionNotFoundError
-from adk_pg.paging import encode_event_token
-from adk_pg.queries import QUERIES
-from adk_pg.store import SessionStore
+from adk_pg.sessions.paging import encode_event_token
+from adk_pg.sessions.queries import QUERIES
+from adk_pg.sessions.store import SessionStore
 
 
 class Key(TypedDict):
@@ -81,8 +81,14 @@ async def test_errors(store: SessionStore, events: list[Event]) -> None:
     with pytest.raises(InvalidArgumentError, match="other direction"):
         await store.list_events(**KEY, page_token=forward, newest_first=True)
     crafted = [
-        encode_event_token(1.0, bad_id, newest_first=False) for bad_id in ("e\x00", "x" * 129)
+        encode_event_token(
+            KEY["app_name"], KEY["user_id"], KEY["session_id"], 1.0, bad_id, newest_first=False
+        )
+        for bad_id in ("e\x00", "x" * 129)
     ]
+    other_session = encode_event_token("app", "u", "other", 1.0, "e1", newest_first=False)
+    with pytest.raises(InvalidArgumentError, match="another events listing"):
+        await store.list_events(**KEY, page_token=other_session)
     for token in ("", "garbage!", "W10", forward[:-4], *crafted):
         with pytest.raises(InvalidArgumentError, match="page_token"):
             await store.list_events(**KEY, page_token=token)

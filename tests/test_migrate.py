@@ -10,21 +10,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from _dbutil import (
-    BUNDLED,
-    copy_migrations,
-    drop_database,
-    ledger,
-    next_migration,
-    random_name,
-    temp_database,
-    with_database,
-)
+from _dbutil import BUNDLED, copy_migrations, ledger, next_migration, random_name
 
-from adk_pg.dbadmin import create_database, quote_ident
+from adk_pg.db.dsn import with_database
+from adk_pg.db.paths import resource_dir
 from adk_pg.errors import MigrationError, SchemaOutdatedError
-from adk_pg.migrate import MIGRATION_LOCK_KEY, check, ensure_current, load_migrations, migrate
-from adk_pg.paths import resource_dir
+from adk_pg.schema.admin import create_database, drop_database, quote_ident, throwaway_database
+from adk_pg.schema.files import load_migrations
+from adk_pg.schema.runner import MIGRATION_LOCK_KEY, check, ensure_current, migrate
 
 ADK_TABLES = {"sessions", "events", "app_states", "user_states", "schema_migrations"}
 CONCURRENT_INDEX = """-- Adds an index without blocking writers; semicolons in comments don't count;
@@ -36,7 +29,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS events_author_idx ON adk.events (author)
 @pytest.fixture
 async def empty_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A brand-new empty database of its own, dropped WITH (FORCE) after the test."""
-    async with temp_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn) as dsn:
         yield dsn
 
 
@@ -358,7 +351,7 @@ async def test_role_without_ddl_rights_can_migrate_a_current_database(
         with pytest.raises(MigrationError, match=rf"{more} .*42501"):
             await migrate(role_dsn, directory=pending)
     finally:
-        await drop_database(server_dsn, database)
+        await drop_database(with_database(server_dsn, database))
         admin = await asyncpg.connect(server_dsn)
         try:
             await admin.execute(f"DROP ROLE IF EXISTS {quote_ident(role)}")
@@ -413,7 +406,7 @@ async def test_create_database_quotes_the_name(server_dsn: str) -> None:
             == 1
         )
     finally:
-        await drop_database(server_dsn, name)
+        await drop_database(with_database(server_dsn, name))
 
 
 def test_quote_ident() -> None:

@@ -1,4 +1,4 @@
-"""adk_pg.pool, pool_options and dsn: DSN forms, option mapping, codecs, reset, secrecy."""
+"""adk_pg.db.pool, pool_options and dsn: DSN forms, option mapping, codecs, reset, secrecy."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from adk_pg.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn
+from adk_pg.db.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn
+from adk_pg.db.pool import create_pool
+from adk_pg.db.pool_options import PoolConfig, pool_config
 from adk_pg.errors import InvalidArgumentError, StorageError
-from adk_pg.pool import create_pool
-from adk_pg.pool_options import PoolConfig, pool_config
 
 SECRET = "Sup3r#S3cr:t@/" + uuid.uuid4().hex[:8]
 OFFLINE = "postgresql://u:pw@127.0.0.1:1/db"  # never connected to by pool_config

@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from adk_pg import Event, EventActions, SessionStore, StaleSessionError
-from adk_pg.pool import create_pool
+from adk_pg.db.pool import create_pool
 
 APP = "app"
 USER = "user"

@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from _dbutil import temp_database
 from google.genai import types
 
 from adk_pg import Event, EventActions, EventConflictError, SessionStore
-from adk_pg.migrate import migrate
-from adk_pg.pool import create_pool
-from adk_pg.queries import QUERIES
+from adk_pg.db.pool import create_pool
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.schema.runner import migrate
+from adk_pg.sessions.queries import QUERIES
 
 
 class Counter:
@@ -186,7 +186,7 @@ async def test_hot_queries_use_their_indexes(
 async def test_append_reads_one_event_key_whatever_the_statistics(server_dsn: str) -> None:
     # A long session in a table the planner knows nothing about (never analyzed): the append's
     # duplicate check must still read one key of an events index, not the session's events.
-    async with temp_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn) as dsn:
         await migrate(dsn)
         conn = await asyncpg.connect(dsn)
         try:

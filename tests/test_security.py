@@ -24,7 +24,7 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 from _cluster import Cluster, temp_cluster
-from _dbutil import REPO_ROOT, random_name, temp_database, with_database
+from _dbutil import REPO_ROOT, random_name
 
 from adk_pg import (
     Event,
@@ -36,7 +36,10 @@ from adk_pg import (
     migrate,
 )
 from adk_pg.adk import PostgresSessionService
-from adk_pg.pool_options import pool_config
+from adk_pg.db.dsn import with_database
+from adk_pg.db.pool_options import pool_config
+from adk_pg.schema.admin import throwaway_database
+from adk_pg.sessions.paging import encode_session_token
 
 APP = "app"
 USER = "user"
@@ -47,7 +50,7 @@ WRONG = "Wr0ng:p@ss/" + uuid.uuid4().hex[:8]
 PICKLE_MODULES = frozenset(
     {"pickle", "_pickle", "cPickle", "cloudpickle", "dill", "shelve", "jsonpickle", "joblib"}
 )
-ALLOWED_TO_PICKLE = {"legacy_pickle.py"}  # a future, explicit, opt-in reader of old rows
+ALLOWED_TO_PICKLE = {"legacy_pickle.py"}  # the restricted reader of ADK's v0 rows
 
 
 # ---- pickle --------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ def test_no_module_of_the_package_imports_pickle() -> None:
         for hits in [pickle_imports(path.read_text())]
         if hits
     }
-    assert offenders == {}, "only adk_pg/legacy_pickle.py may import pickle"
+    assert offenders == {}, "only adk_pg/adk/legacy_pickle.py may import pickle"
 
 
 def test_the_pickle_scan_sees_every_spelling() -> None:
@@ -302,7 +305,7 @@ DENIED = [
 
 async def test_a_runtime_role_with_row_rights_only_runs_the_store(server_dsn: str) -> None:
     role = random_name("adk_pg_runtime")
-    async with temp_database(server_dsn) as owner_dsn:
+    async with throwaway_database(server_dsn) as owner_dsn:
         await migrate(owner_dsn)
         admin = await asyncpg.connect(owner_dsn)
         try:
@@ -422,11 +425,14 @@ async def test_no_one_reaches_a_session_through_another_users_or_apps_ids(
         await store.delete_session(app_name=app, user_id=user, session_id="private")  # no-op
         listed = await store.list_sessions(app_name=app, user_id=user)
         assert all((s.app_name, s.user_id) == (app, user) for s in listed.sessions)
-        # A crafted page token naming the victim's keyset position reveals nothing either.
-        raw = b'[0, "u1", "private"]'
-        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        page = await store.list_sessions(app_name=app, user_id=user, page_size=10, page_token=token)
-        assert all((s.app_name, s.user_id) == (app, user) for s in page.sessions)
+        # A page token of the victim's listing, or a crafted one, is refused: it reveals nothing.
+        victims = encode_session_token("app1", "u1", 0, "u1", "private")
+        crafted = base64.urlsafe_b64encode(b'[0, "u1", "private"]').decode().rstrip("=")
+        for token in (victims, crafted):
+            with pytest.raises(InvalidArgumentError, match="page_token"):
+                await store.list_sessions(
+                    app_name=app, user_id=user, page_size=10, page_token=token
+                )
     after = {
         t: await admin.fetch(f"SELECT * FROM adk.{t} ORDER BY 1, 2, 3")
         for t in ("sessions", "events", "user_states")

@@ -21,7 +21,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from _adk_helpers import scratch_database, with_database
 from _cli import run_main
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
@@ -30,7 +29,9 @@ from google.adk.sessions.database_session_service import DatabaseSessionService
 from pydantic import BaseModel
 
 from adk_pg.adk import PostgresSessionService
+from adk_pg.db.dsn import with_database
 from adk_pg.errors import InvalidArgumentError
+from adk_pg.schema.admin import throwaway_database
 
 
 class Colour(enum.Enum):
@@ -86,7 +87,7 @@ SCOPES = ("", "user:", "app:")
 @pytest.fixture(scope="module")
 async def reference_dsn(server_dsn: str) -> AsyncIterator[str]:
     """An empty database for ADK's DatabaseSessionService."""
-    async with scratch_database(server_dsn) as dsn:
+    async with throwaway_database(server_dsn, "adk_pg_ref") as dsn:
         yield dsn
 
 

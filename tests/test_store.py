@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from _dbutil import temp_database
 from google.genai import types
 
 from adk_pg import (
@@ -24,6 +23,7 @@ from adk_pg import (
     SessionStore,
     StaleSessionError,
 )
+from adk_pg.schema.admin import throwaway_database
 
 APP = "app"
 USER = "user"
@@ -554,7 +554,7 @@ async def test_ids_with_sql_are_stored_literally(store: SessionStore) -> None:
 async def test_connect_refuses_an_unmigrated_database_unless_asked_to_migrate(
     server_dsn: str,
 ) -> None:
-    async with temp_database(server_dsn) as empty:
+    async with throwaway_database(server_dsn) as empty:
         with pytest.raises(SchemaOutdatedError, match="make migrate"):
             await SessionStore.connect(empty)
         async with await SessionStore.connect(empty, migrate=True) as store:

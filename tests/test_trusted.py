@@ -30,8 +30,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from adk_pg import models
-from adk_pg.trusted import (
+from adk_pg.sessions import decode, models
+from adk_pg.sessions.decode import (
     _rewrite,
     _underlying,
     collector_paused,
@@ -508,7 +508,7 @@ def test_trusted_validator_falls_back_when_the_check_fails(
     decode = trusted_list_validator(
         Shouty, skip=[Shouty.__init__], samples=lambda: [Shouty(label="a")]
     )
-    with caplog.at_level(logging.WARNING, logger="adk_pg.trusted"):
+    with caplog.at_level(logging.WARNING, logger="adk_pg.sessions.decode"):
         assert decode('[{"label": "b"}]') == [Shouty(label="b")]
     assert "differs" in caplog.text
 
@@ -521,22 +521,22 @@ def test_trusted_validator_falls_back_when_building_fails(
 
     decode = trusted_list_validator(Event, skip=SKIP, samples=broken)
     text = _json(adk_events())
-    with caplog.at_level(logging.WARNING, logger="adk_pg.trusted"):
+    with caplog.at_level(logging.WARNING, logger="adk_pg.sessions.decode"):
         _assert_same(decode(text), STANDARD.validate_json(text))
     assert "no samples" in caplog.text
 
 
 def test_the_product_decoders_take_the_fast_path(caplog: pytest.LogCaptureFixture) -> None:
-    from adk_pg import adk
+    from adk_pg.adk import sessions as adk
 
     text = _json(adk_events())
-    with caplog.at_level(logging.WARNING, logger="adk_pg.trusted"):
+    with caplog.at_level(logging.WARNING, logger="adk_pg.sessions.decode"):
         _assert_same(adk._decode_events(text), STANDARD.validate_json(text))
         ours = _json(models.EVENT_LIST.validate_json(text))
-        _assert_same(models.decode_events(ours), models.EVENT_LIST.validate_json(ours))
+        _assert_same(decode.decode_events(ours), models.EVENT_LIST.validate_json(ours))
     assert caplog.text == ""
     assert adk._decode_events.uses_fast_path
-    assert models.decode_events.uses_fast_path
+    assert decode.decode_events.uses_fast_path
 
 
 class Lenient(BaseModel):
@@ -572,11 +572,11 @@ def test_the_collector_is_paused_while_decoding_and_restored() -> None:
     gc.callbacks.append(record)
     try:
         assert gc.isenabled()
-        models.decode_events("[]")  # built and checked before
+        decode.decode_events("[]")  # built and checked before
         expected = 200 * len(adk_events())
         gc.collect()
         started.clear()
-        decoded = models.decode_events(text)
+        decoded = decode.decode_events(text)
         # None while the objects were built (dozens without the pause); at most the one
         # young collection the first allocation after it triggers.
         assert [info["generation"] for info in started] in ([], [0])

@@ -9,7 +9,7 @@ import asyncpg
 from _cli import TRICKY_TIMES, fill
 from _dbutil import REPO_ROOT
 
-from adk_pg.store import SessionStore
+from adk_pg.sessions.store import SessionStore
 
 
 async def test_session_overview_merges_state_and_counts_events(

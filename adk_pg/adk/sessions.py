@@ -1,23 +1,16 @@
-"""The drop-in for ADK: ``PostgresSessionService``, a ``BaseSessionService`` on SessionStore.
+"""The drop-in for ADK's sessions: ``PostgresSessionService``, a ``BaseSessionService``.
 
 Replace ``DatabaseSessionService("postgresql+asyncpg://...")`` with
-``PostgresSessionService("postgresql+asyncpg://...")``; nothing else changes. This is the
-only module that imports ``google.adk`` (install the ``adk`` extra).
+``PostgresSessionService("postgresql+asyncpg://...")``; nothing else changes. It runs the
+session store's private rows layer and builds ADK's own ``Session`` and ``Event`` objects.
 """
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
 from typing import Any
 
 import asyncpg
-import pydantic_core
-from google.adk.errors import StaleSessionError as AdkStaleSessionError
-from google.adk.errors.already_exists_error import AlreadyExistsError as AdkAlreadyExistsError
-from google.adk.errors.session_not_found_error import (
-    SessionNotFoundError as AdkSessionNotFoundError,
-)
 from google.adk.events.event import Event
 from google.adk.sessions.base_session_service import (
     BaseSessionService,
@@ -28,51 +21,33 @@ from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
 from pydantic import TypeAdapter
 
-from adk_pg import errors, validate
-from adk_pg.dsn import redact_dsn, resolve_dsn
-from adk_pg.migrate import migrate as run_migrations
-from adk_pg.models import SAMPLE_EVENTS_JSON, SessionRecord, genai_no_ops
-from adk_pg.pool_options import pool_config
-from adk_pg.store import SessionStore
-from adk_pg.trusted import collector_paused, trusted_list_validator
+from adk_pg import errors
+from adk_pg.adk.connection import ServiceConnection
+from adk_pg.adk.errors import (
+    AlreadyExistsError,
+    EventConflictError,
+    SessionNotFoundError,
+    StaleSessionError,
+)
+from adk_pg.adk.markers import revision_of, revision_of_markerless, to_session
+from adk_pg.sessions import encode, validate
+from adk_pg.sessions.decode import ListDecoder, genai_no_ops
+from adk_pg.sessions.rows import SessionRows
+from adk_pg.sessions.samples import SAMPLE_EVENTS_JSON
+from adk_pg.sessions.store import SessionStore
 
-__all__ = [
-    "AlreadyExistsError",
-    "EventConflictError",
-    "PostgresSessionService",
-    "SessionNotFoundError",
-    "StaleSessionError",
-    "read_as_adk_does",
-]
-
-
-# Raised errors are both ADK's and ours, so `except` clauses written for either keep working.
-class AlreadyExistsError(AdkAlreadyExistsError, errors.AlreadyExistsError):
-    """A session with that id already exists (ADK's AlreadyExistsError; HTTP 409)."""
-
-
-class SessionNotFoundError(AdkSessionNotFoundError, errors.SessionNotFoundError):
-    """The session does not exist (ADK's SessionNotFoundError)."""
-
-
-class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
-    """The session was modified in storage since it was loaded (ADK's StaleSessionError)."""
-
-
-class EventConflictError(AdkAlreadyExistsError, errors.EventConflictError):
-    """Another event with that id is stored (ADK's AlreadyExistsError, so HTTP 409)."""
-
+__all__ = ["PostgresSessionService", "read_as_adk_does"]
 
 _EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
-# Stored events are JSON this module dumped from validated Events: read them without the
-# Python code pydantic runs per model that does nothing for such JSON (see adk_pg.trusted).
+# Stored events are JSON this package dumped from validated Events: read them without the
+# Python code pydantic runs per model that does nothing for such JSON (adk_pg.sessions.decode).
 _convenience = getattr(Event, "_accept_convenience_kwargs", None)
-_decode_events = trusted_list_validator(
+_decode_events = ListDecoder(
     Event,
     skip=[*genai_no_ops(), *([_convenience] if _convenience is not None else [])],
     samples=lambda: _EVENTS.validate_json(SAMPLE_EVENTS_JSON),
 )
-_SESSIONS: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
+_decode_sessions = ListDecoder(Session)
 
 
 def read_as_adk_does(events_json: str) -> None:
@@ -85,19 +60,6 @@ def read_as_adk_does(events_json: str) -> None:
         pydantic.ValidationError: an event ADK cannot read.
     """
     _EVENTS.validate_json(events_json)
-
-
-# Keyword arguments ADK's service factories pass that are not pool options.
-_IGNORED_FACTORY_KWARGS = frozenset({"agents_dir"})
-_SCHEME_ALIASES = ("adkpg://", "adk-pg://")
-
-
-def _normalise_dsn(dsn: str) -> str:
-    # `adkpg://...` is the scheme registered with ADK's service registry; it means postgresql.
-    for alias in _SCHEME_ALIASES:
-        if dsn.startswith(alias):
-            return "postgresql://" + dsn[len(alias) :]
-    return dsn
 
 
 class PostgresSessionService(BaseSessionService):
@@ -126,54 +88,26 @@ class PostgresSessionService(BaseSessionService):
         **options: Any,
     ) -> None:
         super().__init__()
-        given = [value for value in (dsn, uri, db_url) if value is not None]
-        if len(given) > 1:
-            raise ValueError("give the database as one of dsn, uri= or db_url=, not several")
-        if pool is not None and given:
-            raise ValueError("give either a DSN or an existing pool=, not both")
-        pool_options = {k: v for k, v in options.items() if k not in _IGNORED_FACTORY_KWARGS}
-        self._dsn: str | None = None
-        if pool is None:
-            self._dsn = _normalise_dsn(resolve_dsn(given[0] if given else None))
-            # Validates every option now: a typo fails here, not at the first query.
-            pool_config(self._dsn, **pool_options)
-        elif pool_options:
-            raise TypeError(f"pool options {sorted(pool_options)} cannot apply to a given pool")
-        self._pool_options = pool_options
-        self._given_pool = pool
-        self._migrate = migrate
+        self._connection = ServiceConnection(
+            dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
+        )
+        self._rows: SessionRows | None = None
         self._store: SessionStore | None = None
-        self._closed = False
-        self._opening = asyncio.Lock()
 
     def __repr__(self) -> str:
-        where = redact_dsn(self._dsn) if self._dsn else "<pool>"
-        return f"PostgresSessionService({where!r})"
+        return f"PostgresSessionService({self._connection.describe()!r})"
 
-    async def _open(self) -> SessionStore:
-        if self._store is not None:
-            return self._store
-        if self._closed:
-            # Reopening silently would leak a pool nobody closes.
-            raise errors.StorageError(
-                "PostgresSessionService is closed", sqlstate=None, retryable=False
-            )
-        async with self._opening:
-            if self._store is None:
-                if self._given_pool is not None:
-                    if self._migrate:
-                        await run_migrations(self._given_pool)
-                    self._store = SessionStore(self._given_pool)
-                else:
-                    self._store = await SessionStore.connect(
-                        self._dsn, migrate=self._migrate, **self._pool_options
-                    )
-            return self._store
+    async def _open(self) -> SessionRows:
+        pool, acquire_timeout = await self._connection.open("PostgresSessionService")
+        if self._rows is None:
+            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout)
+            self._store = SessionStore(pool, acquire_timeout=acquire_timeout)
+        return self._rows
 
     @property
     def store(self) -> SessionStore | None:
-        """The SessionStore underneath, once the service has been used (else None)."""
-        return self._store
+        """A SessionStore on the same pool, once the service has been used (else None)."""
+        return self._store if self._connection.pool is not None else None
 
     async def create_session(
         self,
@@ -189,14 +123,14 @@ class PostgresSessionService(BaseSessionService):
             AlreadyExistsError: a session with that id exists.
             InvalidArgumentError: a bad id or state (a ValueError).
         """
-        store = await self._open()
+        rows = await self._open()
         try:
-            record = await store.create_session_record(
+            record = await rows.create(
                 app_name=app_name, user_id=user_id, state=state, session_id=session_id
             )
         except errors.AlreadyExistsError as exc:
             raise AlreadyExistsError(str(exc)) from exc
-        return _to_session(record, [])
+        return to_session(record, [])
 
     async def get_session(
         self,
@@ -211,8 +145,8 @@ class PostgresSessionService(BaseSessionService):
         Raises:
             InvalidArgumentError: a bad id (a ValueError).
         """
-        store = await self._open()
-        record = await store.get_session_record(
+        rows = await self._open()
+        record = await rows.get(
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
@@ -221,7 +155,7 @@ class PostgresSessionService(BaseSessionService):
         )
         if record is None:
             return None
-        return _to_session(record, _decode_events(record.events_json))
+        return to_session(record, _decode_events(record.events_json))
 
     async def list_sessions(
         self, *, app_name: str, user_id: str | None = None
@@ -231,12 +165,11 @@ class PostgresSessionService(BaseSessionService):
         Raises:
             InvalidArgumentError: a bad id (a ValueError).
         """
-        store = await self._open()
-        page = await store.list_session_records(app_name=app_name, user_id=user_id)
-        with collector_paused():
-            sessions = _SESSIONS.validate_json(page.sessions_json)
-            for session, revision in zip(sessions, page.revisions, strict=True):
-                session._storage_update_marker = str(revision)
+        rows = await self._open()
+        page = await rows.list_page(app_name=app_name, user_id=user_id)
+        sessions = _decode_sessions(page.sessions_json)
+        for session, revision in zip(sessions, page.revisions, strict=True):
+            session._storage_update_marker = str(revision)
         return ListSessionsResponse(sessions=sessions)
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -245,8 +178,8 @@ class PostgresSessionService(BaseSessionService):
         Raises:
             InvalidArgumentError: a bad id (a ValueError).
         """
-        store = await self._open()
-        await store.delete_session(app_name=app_name, user_id=user_id, session_id=session_id)
+        rows = await self._open()
+        await rows.delete(app_name=app_name, user_id=user_id, session_id=session_id)
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The user's state without the ``user:`` prefix, or ``{}``.
@@ -254,8 +187,8 @@ class PostgresSessionService(BaseSessionService):
         Raises:
             InvalidArgumentError: a bad id (a ValueError).
         """
-        store = await self._open()
-        return await store.get_user_state(app_name=app_name, user_id=user_id)
+        rows = await self._open()
+        return await rows.user_state(app_name=app_name, user_id=user_id)
 
     async def append_event(self, session: Session, event: Event) -> Event:
         """Store ``event`` and apply it to ``session``, as ADK's services do.
@@ -276,7 +209,7 @@ class PostgresSessionService(BaseSessionService):
         """
         if event.partial:
             return event
-        store = await self._open()
+        rows = await self._open()
         delta = event.actions.state_delta
         validate.event_timestamp(event.timestamp)
         validate.state_delta_keys(delta)
@@ -284,16 +217,16 @@ class PostgresSessionService(BaseSessionService):
         # they change only once the event is stored.
         temp_keys = {key for key in delta if key.startswith(State.TEMP_PREFIX)}
         exclude = {"actions": {"state_delta": temp_keys}} if temp_keys else None
-        event_json = validate.dump_json(
+        event_json = encode.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, exclude=exclude, **kw),
             "event",
             event,
         )
-        expected = _revision_of(session)
+        expected = revision_of(session)
         if expected is None:
-            expected = await _revision_of_markerless(store, session)
+            expected = await revision_of_markerless(rows, session)
         try:
-            result = await store.append_event_json(
+            result = await rows.append(
                 app_name=session.app_name,
                 user_id=session.user_id,
                 session_id=session.id,
@@ -329,10 +262,7 @@ class PostgresSessionService(BaseSessionService):
 
     async def close(self) -> None:
         """Close the pool if this service created it; later calls raise StorageError."""
-        self._closed = True
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
+        await self._connection.close()
 
     async def __aenter__(self) -> PostgresSessionService:
         return self
@@ -344,65 +274,3 @@ class PostgresSessionService(BaseSessionService):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _revision_of(session: Session) -> int | None:
-    """The revision a session object was read at; None for a session built by hand."""
-    marker = session._storage_update_marker
-    if marker is None:
-        return None
-    try:
-        return int(marker)
-    except ValueError:
-        raise errors.InvalidArgumentError(
-            f"session {session.id} carries a storage marker {marker!r} that adk-pg did not "
-            "write; load it with PostgresSessionService.get_session"
-        ) from None
-
-
-async def _revision_of_markerless(store: SessionStore, session: Session) -> int:
-    """The revision to append at for a session without a marker, or StaleSessionError.
-
-    ``DatabaseSessionService``'s rule for sessions built by hand or loaded elsewhere: stale
-    only when storage was updated after ``session.last_update_time`` and its newest event is
-    not the session's last one. It costs one more query; sessions this service returned
-    always carry a marker.
-
-    Raises:
-        SessionNotFoundError: the session does not exist.
-        StaleSessionError: storage holds events the session has not seen.
-    """
-    record = await store.get_session_record(
-        app_name=session.app_name,
-        user_id=session.user_id,
-        session_id=session.id,
-        num_recent_events=1,
-    )
-    if record is None:
-        raise SessionNotFoundError(f"Session {session.id} not found.")
-    if record.last_update_time > session.last_update_time:
-        # Only the id is needed: read it from the JSON instead of validating an Event.
-        newest: list[dict[str, Any]] = pydantic_core.from_json(record.events_json)
-        stored_id = newest[-1]["id"] if newest else None
-        held_id = session.events[-1].id if session.events else None
-        if stored_id != held_id:
-            raise StaleSessionError(
-                f"Session {session.id} has been modified in storage since it was loaded. "
-                "Please reload the session before appending more events."
-            )
-    return record.revision
-
-
-def _to_session(record: SessionRecord, events: list[Event]) -> Session:
-    session = Session(
-        id=record.id,
-        app_name=record.app_name,
-        user_id=record.user_id,
-        state=record.state,
-        events=events,
-        last_update_time=record.last_update_time,
-    )
-    # The revision is the marker; it is the same string on created, appended, fetched and
-    # listed sessions, so they compare equal as ADK's own tests expect.
-    session._storage_update_marker = str(record.revision)
-    return session

@@ -7,7 +7,7 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg status
     adk-pg sessions list [--app A] [--user U] [--limit N]
     adk-pg sessions show APP USER ID [--events N]
-    adk-pg export [--app A] [--user U] [-o FILE]          (JSON Lines; see adk_pg.transfer)
+    adk-pg export [--app A] [--user U] [-o FILE]          (JSON Lines; see adk_pg.ops.transfer)
     adk-pg import FILE|-
     adk-pg import-adk --from DSN [--schema public]
     adk-pg prune --older-than 30d [--app A] [--dry-run] [--batch-size 500]
@@ -37,7 +37,7 @@ from adk_pg.cli._common import (
     EXIT_USAGE,
     Parents,
 )
-from adk_pg.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn, scrub, secret_spellings
+from adk_pg.db.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn, scrub, secret_spellings
 from adk_pg.errors import AdkPgError, InvalidArgumentError, StorageError
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_DATABASE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from adk_pg import validate
-from adk_pg.migrate import ensure_current
-from adk_pg.pool import create_pool
+from adk_pg.db.pool import create_pool
+from adk_pg.schema.runner import ensure_current
+from adk_pg.sessions import validate
 
 __all__ = [
     "EXIT_CHECK_FAILED",

@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from adk_pg import validate
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -24,11 +23,13 @@ from adk_pg.cli._output import (
     print_table,
     show_time,
 )
-from adk_pg.dsn import redact_dsn
-from adk_pg.migrate import MigrationStatus, check
-from adk_pg.models import Event, Session
-from adk_pg.ops import OpsRepository
-from adk_pg.store import SessionStore
+from adk_pg.db.dsn import redact_dsn
+from adk_pg.ops.repository import OpsRepository
+from adk_pg.schema.ledger import MigrationStatus
+from adk_pg.schema.runner import check
+from adk_pg.sessions import validate
+from adk_pg.sessions.models import Event, Session
+from adk_pg.sessions.store import SessionStore
 
 __all__ = ["describe_event", "register"]
 

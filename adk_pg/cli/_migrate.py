@@ -7,9 +7,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents
-from adk_pg.dbadmin import create_database
-from adk_pg.migrate import MigrationStatus, check, migrate
-from adk_pg.migration_files import load_migrations
+from adk_pg.schema.admin import create_database
+from adk_pg.schema.files import load_migrations
+from adk_pg.schema.ledger import MigrationStatus
+from adk_pg.schema.runner import check, migrate
 
 __all__ = ["describe_status", "register"]
 

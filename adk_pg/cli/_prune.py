@@ -14,8 +14,8 @@ from adk_pg.cli._output import (
     print_json,
     show_time,
 )
-from adk_pg.ops import OpsRepository
-from adk_pg.validate import require_id
+from adk_pg.ops.repository import OpsRepository
+from adk_pg.sessions.validate import require_id
 
 __all__ = ["register"]
 

@@ -17,11 +17,11 @@ from adk_pg.cli._common import (
     open_pool,
 )
 from adk_pg.cli._output import TerminalProgress, print_json
-from adk_pg.legacy import import_adk
-from adk_pg.migrate import load_migrations
-from adk_pg.ops import OpsRepository
-from adk_pg.transfer import ExportReport, ImportReport, export_jsonl
-from adk_pg.transfer_import import EventCheck, import_jsonl, read_as_the_store_does
+from adk_pg.ops.importer import EventCheck, import_jsonl, read_as_the_store_does
+from adk_pg.ops.legacy import V0Reader, import_adk
+from adk_pg.ops.repository import OpsRepository
+from adk_pg.ops.transfer import ExportReport, ImportReport, export_jsonl
+from adk_pg.schema.files import load_migrations
 
 __all__ = ["register"]
 
@@ -153,6 +153,15 @@ def _event_checks() -> tuple[EventCheck, ...]:
     return (read_as_the_store_does, read_as_adk_does)
 
 
+def _v0_reader() -> V0Reader | None:
+    """What reads ADK's v0 events: ADK's own code, when google-adk is installed."""
+    try:
+        from adk_pg.adk.legacy import v0_reader
+    except ImportError:
+        return None
+    return v0_reader
+
+
 async def _import_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg import FILE``."""
     async with open_pool(dsn) as pool:
@@ -175,6 +184,7 @@ async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
             schema=args.schema,
             progress=TerminalProgress("import-adk"),
             event_checks=_event_checks(),
+            v0_reader=_v0_reader(),
         )
     if not args.json:
         print(f"read ADK schema v{report.schema_version} tables in schema {args.schema}")

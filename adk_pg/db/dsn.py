@@ -1,6 +1,6 @@
 """DSN strings: which one to use, how to show it, what its query string carries, its secrets.
 
-Pure string work, no driver and no network: :mod:`adk_pg.pool` builds pools from what
+Pure string work, no driver and no network: :mod:`adk_pg.db.pool` builds pools from what
 :func:`split_dsn` returns, and every module that reports an error uses :func:`redact_dsn` or
 :func:`scrub` so that a password never reaches a message.
 """
@@ -23,6 +23,7 @@ __all__ = [
     "scrub",
     "secret_spellings",
     "split_dsn",
+    "with_database",
 ]
 
 DEFAULT_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/adk_sessions"
@@ -75,6 +76,38 @@ def redact_dsn(dsn: str) -> str:
         return f"{head}://{auth}{location}{qmark}{'&'.join(pairs)}"
     except Exception:
         return "<DSN hidden>"
+
+
+def with_database(
+    dsn: str,
+    database: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    scheme: str | None = None,
+) -> str:
+    """``dsn`` naming another database (and, when given, another login or URL scheme).
+
+    Host, port and query options are kept. For a SQLAlchemy ``+asyncpg`` scheme, libpq's
+    ``sslmode=`` becomes that dialect's ``ssl=``.
+    """
+    parts = urlsplit(dsn)
+    netloc = parts.netloc
+    if user is not None:
+        login = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+        netloc = f"{login}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if scheme is not None and scheme.endswith("+asyncpg") and query:
+        pairs = [("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(query)]
+        query = urlencode(pairs)
+    return urlunsplit(
+        parts._replace(
+            scheme=scheme or parts.scheme,
+            netloc=netloc,
+            path="/" + quote(database, safe=""),
+            query=query,
+        )
+    )
 
 
 def split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:

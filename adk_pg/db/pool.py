@@ -1,7 +1,7 @@
-"""Opens asyncpg pools from a :class:`~adk_pg.pool_options.PoolConfig`, or a DSN and options.
+"""Opens asyncpg pools from a :class:`~adk_pg.db.pool_options.PoolConfig`, or a DSN and options.
 
-No SQL lives here, nor DSN string handling (:mod:`adk_pg.dsn`) or option checking
-(:mod:`adk_pg.pool_options`). Connection failures become
+No SQL lives here, nor DSN string handling (:mod:`adk_pg.db.dsn`) or option checking
+(:mod:`adk_pg.db.pool_options`). Connection failures become
 :class:`~adk_pg.errors.StorageError` messages that never contain the password.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from adk_pg.dsn import mentions_secret, redact_dsn, scrub, secret_spellings
+from adk_pg.db.dsn import mentions_secret, redact_dsn, scrub, secret_spellings
+from adk_pg.db.pool_options import PoolConfig, pool_config
 from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
-from adk_pg.pool_options import PoolConfig, pool_config
 
 __all__ = ["create_pool", "single_connection"]
 

@@ -1,7 +1,7 @@
 """Pool options, validated without touching the network: SQLAlchemy's names and asyncpg's.
 
 :func:`pool_config` turns a DSN and keyword options into a :class:`PoolConfig`, so a bad
-option fails at construction; :mod:`adk_pg.pool` opens the pool from it. Every pool gets the
+option fails at construction; :mod:`adk_pg.db.pool` opens the pool from it. Every pool gets the
 hooks defined here: the json/jsonb codecs on each new connection, and a release that sends
 nothing.
 """
@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import asyncpg
 import pydantic_core
 
-from adk_pg.dsn import SECRET_KEYS, redact_dsn, resolve_dsn, split_dsn
+from adk_pg.db.dsn import SECRET_KEYS, redact_dsn, resolve_dsn, split_dsn
 from adk_pg.errors import InvalidArgumentError
 
 __all__ = ["PoolConfig", "init_connection", "pool_config"]

@@ -1,4 +1,4 @@
-"""Loads ``sql/*.sql`` into a typed registry of named queries, checking each file's header.
+"""Loads a folder of ``sql/<domain>/*.sql`` into a typed registry of named queries.
 
 Every file holds one statement behind a header::
 
@@ -10,10 +10,10 @@ Every file holds one statement behind a header::
     SELECT ...
 
 The loader refuses, naming the file and the reason, a file whose name and header disagree,
-whose documented parameters are not exactly the ``$n`` the SQL uses, or that has no SQL.
-Call sites use attributes of :data:`QUERIES` (``QUERIES.get_session.sql``), never string keys.
-Another directory of files loads into its own registry dataclass the same way
-(``load_queries(directory, registry=LegacyQueries)``).
+whose documented parameters are not exactly the ``$n`` the SQL uses, or that has no SQL. Each
+domain declares a frozen dataclass with one :class:`Query` field per file and loads its folder
+into it once (``QUERIES = load_queries("sessions", SessionQueries)``); call sites use its
+attributes (``QUERIES.get_session.sql``), never string keys.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TypeVar
 
-from adk_pg.paths import resource_dir
+from adk_pg.db.paths import resource_dir
 
-__all__ = ["QUERIES", "Param", "Queries", "Query", "QueryFileError", "load_queries"]
+__all__ = ["Param", "Query", "QueryFileError", "load_queries", "parse_query"]
 
 _NAME = re.compile(r"^--\s*name:\s*(\S+)\s*$")
 _PARAM = re.compile(r"^--\s*\$(\d+)\s+(\w+)\s+(.+?)\s*$")
@@ -61,33 +61,6 @@ class Query:
     returns: str
     sql: str
     path: Path
-
-
-@dataclass(frozen=True)
-class Queries:
-    """The registry: one attribute per file in ``sql/`` (the file name is the query name)."""
-
-    append_event: Query
-    count_export: Query
-    create_session: Query
-    delete_session: Query
-    export_app_states: Query
-    export_sessions: Query
-    export_user_states: Query
-    get_app_state: Query
-    get_session: Query
-    get_status: Query
-    get_user_state: Query
-    import_app_state: Query
-    import_session: Query
-    import_user_state: Query
-    list_apps: Query
-    list_events: Query
-    list_session_summaries: Query
-    list_sessions: Query
-    list_user_sessions: Query
-    plan_prune: Query
-    prune_sessions: Query
 
 
 def parse_query(path: Path) -> Query:
@@ -150,32 +123,20 @@ def parse_query(path: Path) -> Query:
     )
 
 
-@overload
-def load_queries(directory: Path | None = None) -> Queries: ...
+def load_queries(domain: str | Path, registry: type[_Registry]) -> _Registry:
+    """Load every ``*.sql`` file of ``sql/<domain>`` (or of a directory) into ``registry``.
 
-
-@overload
-def load_queries(directory: Path | None = None, *, registry: type[_Registry]) -> _Registry: ...
-
-
-def load_queries(directory: Path | None = None, *, registry: type[Any] = Queries) -> Any:
-    """Load every ``*.sql`` file of ``directory`` (default: the bundled ``sql/``).
-
-    ``registry`` is the frozen dataclass to fill, one :class:`Query` field per file
-    (default: :class:`Queries`).
+    ``registry`` is the frozen dataclass to fill, one :class:`Query` field per file.
 
     Raises:
         QueryFileError: a file is malformed, a registry query has no file, or a file is
             not in the registry.
     """
-    directory = directory or resource_dir("sql")
+    directory = domain if isinstance(domain, Path) else resource_dir("sql") / domain
     parsed = {q.name: q for q in map(parse_query, sorted(directory.glob("*.sql")))}
-    expected = {f.name for f in dataclasses.fields(registry)}
+    expected = {f.name for f in dataclasses.fields(registry)}  # type: ignore[arg-type]
     if missing := sorted(expected - parsed.keys()):
         raise QueryFileError(f"{directory}: no file for the queries {missing}")
     if unknown := sorted(parsed.keys() - expected):
         raise QueryFileError(f"{directory}: files not in the registry: {unknown}")
     return registry(**parsed)
-
-
-QUERIES: Queries = load_queries()

@@ -1,9 +1,9 @@
-"""Reading side of :mod:`adk_pg.transfer`: check, normalise and store imported documents.
+"""Reading side of :mod:`adk_pg.ops.transfer`: check, normalise and store imported documents.
 
 :class:`Importer` checks one session or state document, gives the session its normalised id
 (see the format's docstring for the rules) and writes it with one statement.
 :func:`import_jsonl` feeds it an export file line by line (``adk-pg import``);
-:func:`adk_pg.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
+:func:`adk_pg.ops.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
-from adk_pg import validate
 from adk_pg.errors import InvalidArgumentError, StorageError
-from adk_pg.models import EVENT_LIST
-from adk_pg.ops import OpsRepository
-from adk_pg.transfer import (
+from adk_pg.ops.repository import OpsRepository
+from adk_pg.ops.session_ids import SessionIds
+from adk_pg.ops.transfer import (
     FORMAT,
     VERSION,
     ExportReport,
@@ -30,7 +29,8 @@ from adk_pg.transfer import (
     Progress,
     TransferFormatError,
 )
-from adk_pg.transfer_ids import SessionIds
+from adk_pg.sessions import encode, validate
+from adk_pg.sessions.models import EVENT_LIST
 
 __all__ = ["EventCheck", "Importer", "import_jsonl", "read_as_the_store_does"]
 
@@ -83,7 +83,7 @@ class Importer:
         _check_session_doc(doc, where)
         self._check_events(doc["events"], where)
         session_id = self._ids.claim(doc["app_name"], doc["user_id"], doc["id"], where)
-        text = validate.json_text(doc, where) if line is None else line
+        text = encode.json_text(doc, where) if line is None else line
         name = f"session {doc['app_name']!r}/{doc['user_id']!r}/{session_id!r}"
         with _naming(where, name):
             imported, events = await self._ops.import_session(text, session_id)
@@ -105,7 +105,7 @@ class Importer:
         _check_keys(doc, ("app_name",) if kind == "app_state" else ("app_name", "user_id"), where)
         _check_times(doc, ("update_time",), where)
         _check_state(doc, where)
-        text = validate.json_text(doc, where) if line is None else line
+        text = encode.json_text(doc, where) if line is None else line
         with _naming(where, kind):
             if kind == "app_state":
                 imported = await self._ops.import_app_state(text)
@@ -237,7 +237,7 @@ async def import_jsonl(
     progress: Progress | None = None,
     event_checks: Sequence[EventCheck] = (read_as_the_store_does,),
 ) -> ImportReport:
-    """Import an export, line by line; see :mod:`adk_pg.transfer` for what is skipped.
+    """Import an export, line by line; see :mod:`adk_pg.ops.transfer` for what is skipped.
 
     Raises:
         TransferFormatError: a malformed line, a missing header or trailer, or counts that

@@ -1,43 +1,28 @@
 """Rows of ADK's ``DatabaseSessionService`` tables → adk-pg export documents.
 
-Nothing here talks to the database. v1 rows need only adk-pg's own :class:`~adk_pg.models.Event`;
-v0 rows are rebuilt by ADK's own v0 code and their pickled actions go through
-:mod:`adk_pg.legacy_pickle`, so the v0 path imports ``google.adk`` (the ``adk`` extra), lazily,
-through :func:`adk_v0_classes`.
+Nothing here talks to the database. A v1 row's ``event_data`` is carried over as it is; a v0
+row's event is rebuilt by ADK's own v0 code (:mod:`adk_pg.adk.legacy`, the only part that
+needs google-adk), given to :func:`adk_pg.ops.legacy.import_adk` as a function.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pydantic
-
-from adk_pg import legacy_pickle
-from adk_pg.errors import AdkPgError
-from adk_pg.models import Event
-
-if TYPE_CHECKING:  # types only: importing this module must not need google-adk
-    from google.adk.events.event_actions import EventActions
-    from google.adk.sessions.schemas.v0 import StorageEvent
+from adk_pg.errors import LegacyDataError
 
 __all__ = [
-    "LegacyDataError",
+    "Row",
     "SessionKey",
-    "adk_v0_classes",
     "describe_state",
     "session_doc",
     "state_doc",
-    "v0_event_doc",
     "v1_event_doc",
 ]
 
 Row = Any  # an asyncpg.Record, or a dict with the same keys
-
-
-class LegacyDataError(AdkPgError):
-    """The ADK tables are missing, of an unknown version, or hold a row we refuse to load."""
 
 
 @dataclass(frozen=True)
@@ -52,23 +37,6 @@ class SessionKey:
         """``app 'a' user 'u' session 's' [event 'e']``."""
         text = f"app {self.app_name!r} user {self.user_id!r} session {self.session_id!r}"
         return text if event_id is None else f"{text} event {event_id!r}"
-
-
-def adk_v0_classes() -> tuple[type[EventActions], type[StorageEvent]]:
-    """ADK's ``EventActions`` and v0 ``StorageEvent``, which reading v0 tables needs.
-
-    Raises:
-        LegacyDataError: google-adk is not installed (the message says how to install it).
-    """
-    try:
-        from google.adk.events.event_actions import EventActions
-        from google.adk.sessions.schemas.v0 import StorageEvent
-    except ImportError as exc:
-        raise LegacyDataError(
-            "these are ADK's v0 session tables (pickled actions); reading them needs "
-            f"google-adk, which is not installed ({exc}): pip install 'adk-pg[adk]'"
-        ) from None
-    return EventActions, StorageEvent
 
 
 def _as_utc(naive: datetime) -> datetime:
@@ -90,8 +58,11 @@ def _iso(value: datetime) -> str:
 def v1_event_doc(row: Row, key: SessionKey) -> dict[str, Any]:
     """The Event JSON of a v1 row: ``event_data`` with the columns' id and invocation id.
 
+    The importer then reads it as the store will (a row ADK itself could not read is refused
+    there, naming it).
+
     Raises:
-        LegacyDataError: the row is not a valid event (the message names it).
+        LegacyDataError: ``event_data`` is not a JSON object (the message names the row).
     """
     data = row["event_data"]
     if data is None:
@@ -102,70 +73,7 @@ def v1_event_doc(row: Row, key: SessionKey) -> dict[str, Any]:
     # The payload keeps ADK's exact float epoch; the column is rounded to the microsecond.
     if doc.get("timestamp") is None:
         doc["timestamp"] = _epoch(row["timestamp"])
-    try:
-        # Validated, not converted: the JSON is carried over as ADK wrote it.
-        Event.model_validate(doc)
-    except pydantic.ValidationError as exc:
-        raise LegacyDataError(
-            f"{key.describe(row['id'])}: event_data is not a valid ADK event "
-            f"({exc.error_count()} errors, first: {exc.errors()[0]['msg']})"
-        ) from None
     return doc
-
-
-def v0_event_doc(row: Row, key: SessionKey) -> dict[str, Any]:
-    """The Event JSON of a v0 row, built as ADK's v0 reader builds its Event.
-
-    Raises:
-        LegacyDataError: google-adk is missing, the pickled actions are refused or broken,
-            or the row is not a valid event (the message names it). Nothing in the pickle
-            is ever called.
-    """
-    event_actions, storage_event = adk_v0_classes()
-    where = key.describe(row["id"])
-    actions: Any = None
-    if row["actions"] is not None:
-        try:
-            actions = legacy_pickle.loads(row["actions"])
-        except legacy_pickle.LegacyPickleError as exc:
-            raise LegacyDataError(f"{where}: events.actions: {exc}") from None
-    if actions is not None and not isinstance(actions, event_actions):
-        raise LegacyDataError(
-            f"{where}: events.actions holds a {type(actions).__name__}, not EventActions"
-        )
-    columns = {name: row[name] for name in _V0_COLUMNS}
-    try:
-        # ADK's own row -> Event conversion (a transient ORM object, never added to a
-        # session), so the result is field for field what DatabaseSessionService returns.
-        event = storage_event(**columns, actions=actions).to_event()
-        return event.model_dump(exclude_none=True, mode="json")
-    except (pydantic.ValidationError, ValueError, TypeError) as exc:
-        raise LegacyDataError(f"{where}: not a valid ADK event ({type(exc).__name__})") from None
-
-
-_V0_COLUMNS = (
-    "id",
-    "app_name",
-    "user_id",
-    "session_id",
-    "invocation_id",
-    "author",
-    "long_running_tool_ids_json",
-    "branch",
-    "timestamp",
-    "content",
-    "grounding_metadata",
-    "custom_metadata",
-    "usage_metadata",
-    "citation_metadata",
-    "partial",
-    "turn_complete",
-    "error_code",
-    "error_message",
-    "interrupted",
-    "input_transcription",
-    "output_transcription",
-)
 
 
 def _state(value: Any, where: str) -> dict[str, Any]:

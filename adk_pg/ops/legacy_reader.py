@@ -1,49 +1,29 @@
 """Reading the tables of ADK's ``DatabaseSessionService``, inside one read-only snapshot.
 
-The SQL lives in ``sql/legacy/`` with its own registry: those statements name ADK's tables
-unqualified (the reader's connection sets ``search_path`` to ``--schema``), so they cannot be
-prepared against adk-pg's own schema as the files of ``sql/`` are. Rows come back as stored;
-:mod:`adk_pg.legacy_convert` turns them into documents.
+The SQL lives in ``sql/legacy/`` (:data:`adk_pg.ops.queries.LEGACY_QUERIES`), naming ADK's
+tables unqualified: the reader's connection sets ``search_path`` to ``--schema``. Rows come
+back as stored;
+:mod:`adk_pg.ops.legacy_convert` turns them into documents.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from adk_pg.dbadmin import quote_ident
-from adk_pg.errors import translate_errors
-from adk_pg.legacy_convert import LegacyDataError
-from adk_pg.paths import resource_dir
-from adk_pg.pool import create_pool
-from adk_pg.queries import Query, load_queries
+from adk_pg.db.pool import create_pool
+from adk_pg.errors import LegacyDataError, translate_errors
+from adk_pg.ops.queries import LEGACY_QUERIES
+from adk_pg.schema.admin import quote_ident
 
-__all__ = ["LEGACY_QUERIES", "LegacyQueries", "LegacyReader"]
+__all__ = ["LegacyReader"]
 
 # Sessions per read: their events come back in one more statement.
 PAGE_SIZE = 200
 _TABLES = ("sessions", "events", "app_states", "user_states")
-
-
-@dataclass(frozen=True)
-class LegacyQueries:
-    """The registry of ``sql/legacy/``: one attribute per file."""
-
-    legacy_app_states: Query
-    legacy_count: Query
-    legacy_schema_version: Query
-    legacy_sessions: Query
-    legacy_tables: Query
-    legacy_user_states: Query
-    legacy_v0_events: Query
-    legacy_v1_events: Query
-
-
-LEGACY_QUERIES = load_queries(resource_dir("sql") / "legacy", registry=LegacyQueries)
 
 
 class LegacyReader:

@@ -1,7 +1,7 @@
 """The session ids of an import: normalised as adk-pg normalises them, and kept apart.
 
 The rules (stripped; a blank id gets a uuid5; two source ids that become one are refused) are
-those of :mod:`adk_pg.transfer`'s docstring, which describes the format.
+those of :mod:`adk_pg.ops.transfer`'s docstring, which describes the format.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from adk_pg import validate
 from adk_pg.errors import InvalidArgumentError
-from adk_pg.transfer import SessionIdChange, TransferFormatError
+from adk_pg.ops.transfer import SessionIdChange, TransferFormatError
+from adk_pg.sessions import validate
 
 __all__ = ["SessionIdConflictError", "SessionIds", "normalise_session_id"]
 

@@ -30,7 +30,7 @@ The format (``adk-pg-export``, version 1). UTF-8, one JSON object per line, in t
 
      {"type": "end", "sessions": 12, "events": 340, "app_states": 1, "user_states": 5}
 
-Importing (:mod:`adk_pg.transfer_import`, also used by ``adk-pg import-adk``) is idempotent and
+Importing (:mod:`adk_pg.ops.importer`, also used by ``adk-pg import-adk``) is idempotent and
 never overwrites: a session whose key exists is skipped whole (its events included), and so is
 an app or user state that exists. Each session is imported atomically (one statement), so an
 interrupted import can simply be run again.
@@ -58,7 +58,7 @@ from typing import Any, Protocol, TextIO
 import pydantic_core
 
 from adk_pg.errors import InvalidArgumentError
-from adk_pg.ops import Snapshot
+from adk_pg.ops.snapshot import Snapshot
 
 __all__ = [
     "FORMAT",

@@ -3,7 +3,7 @@
 Files are ``migrations/NNNN_snake_name.sql``, numbered contiguously from 0001 and never edited
 once applied. A file whose header holds the line ``-- adk-pg: no-transaction`` (for ``CREATE
 INDEX CONCURRENTLY``) runs outside a transaction and must hold exactly one statement. Nothing
-here touches a database: :mod:`adk_pg.migrate` applies what :func:`load_migrations` returns.
+here touches a database: :mod:`adk_pg.schema.runner` applies what :func:`load_migrations` returns.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adk_pg.db.paths import resource_dir
 from adk_pg.errors import MigrationError
-from adk_pg.paths import resource_dir
 
 __all__ = ["NO_TRANSACTION", "Migration", "load_migrations"]
 

@@ -1,17 +1,16 @@
-"""The migration runner: ledger, advisory lock, checksums, apply / check / ensure_current.
+"""The migration runner: advisory lock, apply / check / ensure_current.
 
-The files come from :func:`adk_pg.migration_files.load_migrations`. Each file and its row in
-``adk.schema_migrations`` commit in one transaction, unless its header holds the line
-``-- adk-pg: no-transaction`` (for ``CREATE INDEX CONCURRENTLY``): such a file holds exactly
-one statement and its ledger row is written after it.
-
-With :mod:`adk_pg.dbadmin`, the one place outside ``sql/`` that keeps SQL text: the runner's
-statements are bootstrap and bookkeeping, not product queries.
+The files come from :func:`adk_pg.schema.files.load_migrations`; the ledger they are compared
+with is :mod:`adk_pg.schema.ledger`. Each file and its row in ``adk.schema_migrations`` commit
+in one transaction, unless its header holds the line ``-- adk-pg: no-transaction`` (for
+``CREATE INDEX CONCURRENTLY``): such a file holds exactly one statement and its ledger row is
+written after it. Each migration applied is logged (INFO, logger ``adk_pg``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -22,26 +21,34 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from adk_pg.db.pool import single_connection
 from adk_pg.errors import (
     InvalidArgumentError,
     MigrationError,
     SchemaOutdatedError,
     translate_errors,
 )
-from adk_pg.migration_files import NO_TRANSACTION, Migration, load_migrations
-from adk_pg.pool import single_connection
+from adk_pg.schema.files import NO_TRANSACTION, Migration, load_migrations
+from adk_pg.schema.ledger import (
+    SQL_CREATE_LEDGER,
+    SQL_CREATE_SCHEMA,
+    SQL_INSERT_LEDGER,
+    MigrationStatus,
+    compare,
+    read_ledger,
+    refuse_drift,
+)
 
 __all__ = [
     "MIGRATION_LOCK_KEY",
     "AppliedMigration",
-    "Migration",
-    "MigrationStatus",
     "Target",
     "check",
     "ensure_current",
-    "load_migrations",
     "migrate",
 ]
+
+logger = logging.getLogger("adk_pg")
 
 Target: TypeAlias = "str | asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy"
 _Conn: TypeAlias = "asyncpg.Connection | PoolConnectionProxy"
@@ -50,39 +57,6 @@ _Conn: TypeAlias = "asyncpg.Connection | PoolConnectionProxy"
 # big-endian int64, so it shows up recognisably in pg_locks (classid 1633971039, objid 1885822829).
 MIGRATION_LOCK_KEY = 0x61646B5F70675F6D
 
-# Read-only and readable by any role: the catalogs, not the ledger that may not exist yet.
-_SQL_LEDGER_EXISTS = """
-SELECT
-    EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'adk') AS has_schema,
-    EXISTS (
-        SELECT FROM pg_catalog.pg_class AS c
-        JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'adk' AND c.relname = 'schema_migrations'
-    ) AS has_ledger"""
-_SQL_SELECT_LEDGER = "SELECT version, checksum FROM adk.schema_migrations ORDER BY version"
-# Issued only when the schema is missing: even IF NOT EXISTS needs CREATE on the database.
-_SQL_CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS adk"
-_SQL_CREATE_LEDGER = """
-CREATE TABLE IF NOT EXISTS adk.schema_migrations (
-    version    integer     NOT NULL,
-    name       text        NOT NULL,
-    checksum   text        NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT schema_migrations_pkey PRIMARY KEY (version),
-    CONSTRAINT schema_migrations_version_positive CHECK (version > 0),
-    CONSTRAINT schema_migrations_checksum_is_sha256 CHECK (checksum ~ '^[0-9a-f]{64}$')
-);
-COMMENT ON TABLE adk.schema_migrations IS
-    'The adk-pg migration ledger: one row per applied migrations/NNNN_name.sql file.';
-COMMENT ON COLUMN adk.schema_migrations.version IS 'The file''s number (NNNN).';
-COMMENT ON COLUMN adk.schema_migrations.name IS 'The file''s name after the number, no .sql.';
-COMMENT ON COLUMN adk.schema_migrations.checksum IS
-    'sha256 (hex) of the file''s bytes; adk-pg refuses to run if an applied file changed.';
-COMMENT ON COLUMN adk.schema_migrations.applied_at IS 'When the migration was applied.';
-"""
-_SQL_INSERT_LEDGER = (
-    "INSERT INTO adk.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
-)
 _SQL_TRY_LOCK = "SELECT pg_catalog.pg_try_advisory_lock($1)"
 _SQL_UNLOCK = "SELECT pg_catalog.pg_advisory_unlock($1)"
 
@@ -102,25 +76,6 @@ class AppliedMigration:
         return f"{self.version:04d}_{self.name}"
 
 
-@dataclass(frozen=True)
-class MigrationStatus:
-    """How the database's ledger compares with the migration files.
-
-    ``modified`` are applied files whose bytes changed; ``unknown_versions`` are applied in the
-    database but have no file (the database is newer than this code).
-    """
-
-    current_version: int
-    pending: list[Migration]
-    modified: list[Migration]
-    unknown_versions: list[int]
-
-    @property
-    def is_current(self) -> bool:
-        """True when nothing is pending, modified or unknown."""
-        return not (self.pending or self.modified or self.unknown_versions)
-
-
 async def check(target: Target, *, directory: Path | None = None) -> MigrationStatus:
     """Compare the ledger with the migration files; read-only, takes no lock.
 
@@ -130,8 +85,8 @@ async def check(target: Target, *, directory: Path | None = None) -> MigrationSt
     """
     migrations = load_migrations(directory)
     async with _connection(target) as conn:
-        _, _, applied = await _read_ledger(conn)
-    return _compare(migrations, applied)
+        _, _, applied = await read_ledger(conn)
+    return compare(migrations, applied)
 
 
 async def ensure_current(target: Target, *, directory: Path | None = None) -> None:
@@ -143,7 +98,7 @@ async def ensure_current(target: Target, *, directory: Path | None = None) -> No
         StorageError: the database could not be reached or read.
     """
     status = await check(target, directory=directory)
-    _refuse_drift(status)
+    refuse_drift(status)
     if status.pending:
         raise SchemaOutdatedError(
             f"the adk schema is at version {status.current_version} but adk-pg needs "
@@ -170,9 +125,9 @@ async def migrate(
         raise InvalidArgumentError(f"lock_timeout must be >= 0, got {lock_timeout}")
     migrations = load_migrations(directory)
     async with _connection(target) as conn:
-        _, _, applied_before = await _read_ledger(conn)
-        status = _compare(migrations, applied_before)
-        _refuse_drift(status)
+        _, _, applied_before = await read_ledger(conn)
+        status = compare(migrations, applied_before)
+        refuse_drift(status)
         if not status.pending:
             return []
         if conn.is_in_transaction():
@@ -195,15 +150,15 @@ async def _apply_locked(
     """
     await _lock(conn, lock_timeout)
     try:
-        has_schema, has_ledger, applied = await _read_ledger(conn)
-        status = _compare(migrations, applied)
-        _refuse_drift(status)
+        has_schema, has_ledger, applied = await read_ledger(conn)
+        status = compare(migrations, applied)
+        refuse_drift(status)
         if not has_ledger:
             with translate_errors("create the migration ledger"):
                 async with conn.transaction():
                     if not has_schema:
-                        await conn.execute(_SQL_CREATE_SCHEMA)
-                    await conn.execute(_SQL_CREATE_LEDGER)
+                        await conn.execute(SQL_CREATE_SCHEMA)
+                    await conn.execute(SQL_CREATE_LEDGER)
         return [await _apply(conn, migration) for migration in status.pending]
     finally:
         # A broken connection has lost its session lock already; don't hide the real error.
@@ -250,13 +205,15 @@ async def _apply(conn: _Conn, migration: Migration) -> AppliedMigration:
             if migration.transactional:
                 async with conn.transaction():
                     await conn.execute(migration.sql)
-                    await conn.execute(_SQL_INSERT_LEDGER, *row)
+                    await conn.execute(SQL_INSERT_LEDGER, *row)
             else:
                 await conn.execute(migration.sql)
-                await conn.execute(_SQL_INSERT_LEDGER, *row)
+                await conn.execute(SQL_INSERT_LEDGER, *row)
         except asyncpg.PostgresError as exc:
             raise _failed(migration, exc) from exc
-    return AppliedMigration(*row, duration_ms=(time.perf_counter() - started) * 1000)
+    applied = AppliedMigration(*row, duration_ms=(time.perf_counter() - started) * 1000)
+    logger.info("applied migration %s (%.0f ms)", applied.label, applied.duration_ms)
+    return applied
 
 
 def _failed(migration: Migration, exc: asyncpg.PostgresError) -> MigrationError:
@@ -273,54 +230,6 @@ def _failed(migration: Migration, exc: asyncpg.PostgresError) -> MigrationError:
         f"migration {migration.path.name} failed and was {outcome}: "
         f"{type(exc).__name__} (SQLSTATE {exc.sqlstate}): {exc}{hint}"
     )
-
-
-async def _read_ledger(conn: _Conn) -> tuple[bool, bool, dict[int, str]]:
-    """Return (schema adk exists, ledger exists, {applied version: checksum}).
-
-    Raises:
-        StorageError: the database could not be read.
-    """
-    with translate_errors("read the migration ledger"):
-        exists = (await conn.fetch(_SQL_LEDGER_EXISTS))[0]  # no FROM: always exactly one row
-        rows = await conn.fetch(_SQL_SELECT_LEDGER) if exists["has_ledger"] else []
-    applied = {int(row["version"]): str(row["checksum"]) for row in rows}
-    return bool(exists["has_schema"]), bool(exists["has_ledger"]), applied
-
-
-def _compare(migrations: list[Migration], applied: dict[int, str]) -> MigrationStatus:
-    """Compare the ledger's {version: checksum} with the migration files."""
-    return MigrationStatus(
-        current_version=max(applied, default=0),
-        pending=[m for m in migrations if m.version not in applied],
-        modified=[m for m in migrations if applied.get(m.version, m.checksum) != m.checksum],
-        unknown_versions=sorted(set(applied) - {m.version for m in migrations}),
-    )
-
-
-def _refuse_drift(status: MigrationStatus) -> None:
-    """Raise if the ledger disagrees with the files in a way applying cannot fix.
-
-    Raises:
-        MigrationError: an edited applied file, a version with no file, or a ledger hole.
-    """
-    if status.modified:
-        names = ", ".join(m.path.name for m in status.modified)
-        raise MigrationError(
-            f"applied migration {names} was edited after it was applied (its sha256 differs "
-            "from adk.schema_migrations); restore the file and add a new migration instead"
-        )
-    if status.unknown_versions:
-        versions = ", ".join(f"{v:04d}" for v in status.unknown_versions)
-        raise MigrationError(
-            f"the database has migration {versions} applied but this adk-pg has no such file: "
-            "the database is newer than this code; upgrade adk-pg"
-        )
-    if status.pending and status.pending[0].version <= status.current_version:
-        raise MigrationError(
-            f"migration {status.pending[0].path.name} is not applied but a later one is: "
-            "adk.schema_migrations was edited by hand"
-        )
 
 
 @asynccontextmanager

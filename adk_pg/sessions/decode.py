@@ -1,4 +1,10 @@
-"""Faster decoding of JSON this package wrote itself, and so can trust.
+"""Every list adk-pg reads back is decoded here: stored events, and pages of sessions.
+
+One switch, ``ADK_PG_FAST_DECODE=0``, turns the fast path below off (pydantic's standard
+path is then used for everything); one place, :class:`ListDecoder`, pauses the garbage
+collector, and only for documents of :data:`PAUSE_COLLECTOR_BYTES` or more.
+
+The fast path decodes JSON this package wrote itself, and so can trust.
 
 Per model instance, validation runs Python code that does nothing for JSON dumped by
 ``model_dump_json``: before-validators for convenience arguments, custom ``__init__`` methods.
@@ -15,20 +21,45 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Generic, TypeVar, cast
 
+from google.genai import types
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator
 
+from adk_pg.sessions.models import (
+    EVENT_LIST,
+    Event,
+    Session,
+    SessionPage,
+    SessionPageRecord,
+    SessionRecord,
+)
+from adk_pg.sessions.samples import SAMPLE_EVENTS_JSON
+
 __all__ = [
-    "TrustedDecoder",
+    "FAST_DECODE_ENV",
+    "PAUSE_COLLECTOR_BYTES",
+    "ListDecoder",
     "collector_paused",
+    "decode_events",
+    "decode_sessions",
     "decodes_alike",
+    "fast_decoding_enabled",
     "fast_list_validator",
+    "genai_no_ops",
+    "page_from_record",
+    "session_from_record",
     "trusted_list_validator",
 ]
+
+FAST_DECODE_ENV = "ADK_PG_FAST_DECODE"
+# About 30 events or 100 listed sessions: below this, building the objects allocates too
+# little for a collection to run in the middle, so pausing would only cost its own calls.
+PAUSE_COLLECTOR_BYTES = 16 * 1024
 
 M = TypeVar("M", bound=BaseModel)
 Decode = Callable[[str | bytes], list[M]]
@@ -141,15 +172,25 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class TrustedDecoder(Generic[M]):
-    """Builds and checks the fast decoder on first use, or settles for the standard one.
+def fast_decoding_enabled() -> bool:
+    """False when ``ADK_PG_FAST_DECODE`` says ``0``, ``off``, ``false`` or ``no``."""
+    return os.environ.get(FAST_DECODE_ENV, "").strip().lower() not in {"0", "off", "false", "no"}
 
-    Input the fast decoder refuses is decoded again the standard way, so pydantic has the
-    last word on what is an error. Two threads may both build the decoders the first time:
-    the results are equivalent, one is kept.
+
+class ListDecoder(Generic[M]):
+    """Decodes JSON arrays of ``model``: every list adk-pg reads back goes through one.
+
+    With ``skip`` (and unless ``ADK_PG_FAST_DECODE=0``), the first call builds the fast
+    decoder and keeps it only if it decodes ``samples()`` exactly as pydantic does; input it
+    refuses is decoded again the standard way, so pydantic has the last word on what is an
+    error. A document of :data:`PAUSE_COLLECTOR_BYTES` or more is decoded with the cyclic
+    garbage collector paused. Two threads may both build the decoders the first time: the
+    results are equivalent, one is kept.
     """
 
-    def __init__(self, model: type[M], skip: Skip, samples: Callable[[], Iterable[M]]) -> None:
+    def __init__(
+        self, model: type[M], *, skip: Skip = (), samples: Callable[[], Iterable[M]] = tuple
+    ) -> None:
         self._model, self._skip, self._samples = model, skip, samples
         self._standard: Decode[M] | None = None
         self._fast: Decode[M] | None = None
@@ -161,20 +202,24 @@ class TrustedDecoder(Generic[M]):
 
     def _build(self) -> Decode[M]:
         standard: Decode[M] = TypeAdapter(list[self._model]).validate_json  # type: ignore[name-defined]
-        try:
-            fast = fast_list_validator(self._model, skip=self._skip)
-            if decodes_alike(fast, standard, self._samples()):
-                self._fast = fast
-            else:
-                _log.warning("fast decoding of %s differs from pydantic's", self._model.__name__)
-        except Exception:
-            _log.warning("no fast decoding of %s", self._model.__name__, exc_info=True)
+        if self._skip and fast_decoding_enabled():
+            try:
+                fast = fast_list_validator(self._model, skip=self._skip)
+                if decodes_alike(fast, standard, self._samples()):
+                    self._fast = fast
+                else:
+                    _log.warning(
+                        "fast decoding of %s differs from pydantic's", self._model.__name__
+                    )
+            except Exception:
+                _log.warning("no fast decoding of %s", self._model.__name__, exc_info=True)
         self._standard = standard
         return standard
 
     def __call__(self, text: str | bytes) -> list[M]:
         standard = self._standard or self._build()
-        with collector_paused():
+        pause = collector_paused() if len(text) >= PAUSE_COLLECTOR_BYTES else nullcontext()
+        with pause:
             if self._fast is None:
                 return standard(text)
             try:
@@ -185,9 +230,48 @@ class TrustedDecoder(Generic[M]):
 
 def trusted_list_validator(
     model: type[M], *, skip: Skip, samples: Callable[[], Iterable[M]] = tuple
-) -> TrustedDecoder[M]:
+) -> ListDecoder[M]:
     """A decoder of JSON arrays of ``model``: fast once it has decoded ``samples()`` as pydantic.
 
     Nothing is built before the first call. ``samples`` should cover the shapes stored.
     """
-    return TrustedDecoder(model, skip, samples)
+    return ListDecoder(model, skip=skip, samples=samples)
+
+
+def genai_no_ops() -> list[object]:
+    """What google-genai runs per model that does nothing for JSON it dumped.
+
+    The warning-only before-validator of every genai model (it looks for model instances of
+    the wrong class, which JSON cannot hold) and ``Part.__init__`` (a positional convenience
+    argument).
+    """
+    check = getattr(types.Part, "_check_field_type_mismatches", None)
+    return [f for f in (check, types.Part.__init__) if f is not None]
+
+
+# adk-pg's own models, as the store returns them.
+decode_events: ListDecoder[Event] = ListDecoder(
+    Event, skip=genai_no_ops(), samples=lambda: EVENT_LIST.validate_json(SAMPLE_EVENTS_JSON)
+)
+decode_sessions: ListDecoder[Session] = ListDecoder(Session)
+
+
+def session_from_record(record: SessionRecord) -> Session:
+    """Build a :class:`Session` (events validated from JSON in one pass)."""
+    return Session(
+        app_name=record.app_name,
+        user_id=record.user_id,
+        id=record.id,
+        state=record.state,
+        events=decode_events(record.events_json),
+        last_update_time=record.last_update_time,
+        revision=record.revision,
+    )
+
+
+def page_from_record(record: SessionPageRecord) -> SessionPage:
+    """Build a :class:`SessionPage` (the sessions validated from JSON in one pass)."""
+    sessions = decode_sessions(record.sessions_json)
+    for session, revision in zip(sessions, record.revisions, strict=True):
+        session.revision = revision
+    return SessionPage(sessions=sessions, next_page_token=record.next_page_token)

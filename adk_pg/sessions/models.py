@@ -1,4 +1,4 @@
-"""The pydantic models the store returns, and the mapping from stored rows to them.
+"""The pydantic models the store returns, and the records its rows layer reads.
 
 ``Event`` mirrors every field of ADK 2.13's ``Event`` (``content`` is a google-genai
 ``Content``); fields it does not know are kept (``extra="allow"``) so that an event written
@@ -12,21 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 from pydantic.alias_generators import to_camel
 
-from adk_pg.trusted import collector_paused, trusted_list_validator
-
 __all__ = [
     "APP_PREFIX",
+    "EVENT_LIST",
     "TEMP_PREFIX",
     "USER_PREFIX",
     "AppendResult",
     "Event",
     "EventActions",
     "EventPage",
+    "EventPageRecord",
     "Session",
     "SessionPage",
     "SessionPageRecord",
@@ -198,6 +197,19 @@ class SessionPageRecord:
     next_page_token: str | None = None
 
 
+@dataclass(frozen=True)
+class EventPageRecord:
+    """One page of events as read: a JSON array, oldest first, one more than ``page_size``
+    when another page follows; and the listing it belongs to (for the next page's token)."""
+
+    app_name: str
+    user_id: str
+    session_id: str
+    events_json: str
+    page_size: int | None
+    newest_first: bool
+
+
 def merge_state(
     session_state: dict[str, Any], app_state: dict[str, Any], user_state: dict[str, Any]
 ) -> dict[str, Any]:
@@ -211,135 +223,3 @@ def merge_state(
 
 
 EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
-
-# Stored events of many shapes: the fast decoders (adk_pg.trusted) must read them exactly as
-# pydantic does before they are used. Valid for ADK's Event and for ours.
-SAMPLE_EVENTS_JSON = pydantic_core.to_json(
-    [
-        {
-            "id": "e1",
-            "invocation_id": "i1",
-            "author": "user",
-            "timestamp": 1700000000.123456,
-            "content": {"role": "user", "parts": [{"text": "hello"}]},
-            "actions": {"state_delta": {"k": 1, "nested": {"a": [1, None, "x"]}}},
-        },
-        {
-            "id": "e2",
-            "invocation_id": "i1",
-            "author": "agent",
-            "branch": "root.sub",
-            "timestamp": 1700000001.5,
-            "model_version": "m",
-            "content": {
-                "role": "model",
-                "parts": [
-                    {"text": "thinking", "thought": True, "thought_signature": "c2ln"},
-                    {"function_call": {"id": "c1", "name": "lookup", "args": {"q": "x"}}},
-                    {"inline_data": {"mime_type": "image/png", "data": "iVBORw0K"}},
-                    {"file_data": {"mime_type": "text/plain", "file_uri": "gs://b/f"}},
-                    {"executable_code": {"language": "PYTHON", "code": "print(1)"}},
-                    {"code_execution_result": {"outcome": "OUTCOME_OK", "output": "1"}},
-                ],
-            },
-            "actions": {
-                "state_delta": {"app:a": 1, "user:u": "v"},
-                "artifact_delta": {"report.txt": 2},
-                "skip_summarization": True,
-            },
-            "long_running_tool_ids": ["c1"],
-            "usage_metadata": {"prompt_token_count": 10, "candidates_token_count": 5},
-            "finish_reason": "STOP",
-            "turn_complete": True,
-            "custom_metadata": {"trace": {"id": 7}},
-        },
-        {
-            "id": "e3",
-            "invocation_id": "i1",
-            "author": "agent",
-            "timestamp": 1700000002.0,
-            "content": {
-                "role": "user",
-                "parts": [{"function_response": {"id": "c1", "name": "lookup", "response": {}}}],
-            },
-            "actions": {"transfer_to_agent": "other", "escalate": False},
-            "error_code": "E",
-            "error_message": "failed",
-        },
-        {
-            "id": "e4",
-            "invocation_id": "i2",
-            "author": "agent",
-            "timestamp": 1700000003.25,
-            "content": {
-                "role": "model",
-                "parts": [
-                    {
-                        "file_data": {"mime_type": "video/mp4", "file_uri": "gs://b/v"},
-                        "video_metadata": {"start_offset": "1s", "end_offset": "2.5s"},
-                    },
-                    {"function_call": {"name": "later", "args": {}, "will_continue": True}},
-                ],
-            },
-            "actions": {"state_delta": {}, "end_of_agent": True},
-            "grounding_metadata": {
-                "grounding_chunks": [{"web": {"uri": "https://example.com", "title": "t"}}],
-                "grounding_supports": [
-                    {
-                        "segment": {"start_index": 0, "end_index": 4, "text": "text"},
-                        "grounding_chunk_indices": [0],
-                        "confidence_scores": [0.5],
-                    }
-                ],
-                "web_search_queries": ["q"],
-            },
-            "citation_metadata": {"citations": [{"start_index": 0, "uri": "https://x"}]},
-            "input_transcription": {"text": "heard", "finished": True},
-            "avg_logprobs": -0.25,
-            "interrupted": False,
-            "partial": False,
-        },
-        {"id": "e5", "invocation_id": "", "author": "", "timestamp": 0.5, "actions": {}},
-    ]
-).decode()
-
-
-def genai_no_ops() -> list[object]:
-    """What google-genai runs per model that does nothing for JSON it dumped (adk_pg.trusted).
-
-    The warning-only before-validator of every genai model (it looks for model instances of
-    the wrong class, which JSON cannot hold) and ``Part.__init__`` (a positional convenience
-    argument).
-    """
-    check = getattr(types.Part, "_check_field_type_mismatches", None)
-    return [f for f in (check, types.Part.__init__) if f is not None]
-
-
-decode_events = trusted_list_validator(
-    Event,
-    skip=genai_no_ops(),
-    samples=lambda: EVENT_LIST.validate_json(SAMPLE_EVENTS_JSON),
-)
-_SESSION_LIST: TypeAdapter[list[Session]] = TypeAdapter(list[Session])
-
-
-def session_from_record(record: SessionRecord) -> Session:
-    """Build a :class:`Session` (events validated from JSON in one pass)."""
-    return Session(
-        app_name=record.app_name,
-        user_id=record.user_id,
-        id=record.id,
-        state=record.state,
-        events=decode_events(record.events_json),
-        last_update_time=record.last_update_time,
-        revision=record.revision,
-    )
-
-
-def page_from_record(record: SessionPageRecord) -> SessionPage:
-    """Build a :class:`SessionPage` (the sessions validated from JSON in one pass)."""
-    with collector_paused():
-        sessions = _SESSION_LIST.validate_json(record.sessions_json)
-        for session, revision in zip(sessions, record.revisions, strict=True):
-            session.revision = revision
-    return SessionPage(sessions=sessions, next_page_token=record.next_page_token)

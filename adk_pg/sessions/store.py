@@ -1,45 +1,83 @@
-"""The repository: ``SessionStore``, whose methods return adk-pg's pydantic models.
+"""The repository: ``SessionStore``, whose methods take and return adk-pg's pydantic models.
 
-It adds to :class:`~adk_pg.records.SessionRecords` (which runs the SQL and returns records)
-the methods that take and return :class:`~adk_pg.models.Session` and
-:class:`~adk_pg.models.Event`: the core API for asyncio code without ADK.
+The core API for asyncio code without ADK. Each method validates its arguments and runs one
+statement through the private rows layer (:class:`~adk_pg.sessions.rows.SessionRows`), then
+builds models from what it read (:mod:`adk_pg.sessions.decode`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
-from adk_pg import validate
-from adk_pg.errors import (
-    InvalidArgumentError,
-    SessionNotFoundError,
-    translate_errors,
-)
-from adk_pg.models import (
+import asyncpg
+
+from adk_pg.errors import InvalidArgumentError
+from adk_pg.schema.connect import open_pool
+from adk_pg.sessions import encode, paging, validate
+from adk_pg.sessions.decode import decode_events, page_from_record, session_from_record
+from adk_pg.sessions.models import (
     TEMP_PREFIX,
     AppendResult,
     Event,
     EventPage,
     Session,
     SessionPage,
-    decode_events,
-    page_from_record,
-    session_from_record,
 )
-from adk_pg.paging import FIRST_NEWEST, FIRST_OLDEST, decode_event_token, encode_event_token
-from adk_pg.queries import QUERIES
-from adk_pg.records import SessionRecords
+from adk_pg.sessions.rows import SessionRows
 
 __all__ = ["SessionStore"]
 
 
-class SessionStore(SessionRecords):
+class SessionStore:
     """ADK sessions, events and app/user state in PostgreSQL, through raw SQL on asyncpg.
 
     ``SessionStore(pool)`` uses a pool the caller owns (and never closes);
     ``await SessionStore.connect(dsn, **pool_options)`` builds a pool the store closes.
     """
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None, _owns_pool: bool = False
+    ) -> None:
+        self._rows = SessionRows(pool, acquire_timeout=acquire_timeout)
+        self._owns_pool = _owns_pool
+
+    @classmethod
+    async def connect(
+        cls, dsn: str | None = None, *, migrate: bool = False, **pool_options: Any
+    ) -> SessionStore:
+        """Open a pool on ``dsn`` and check (or, with ``migrate=True``, apply) the schema.
+
+        Raises:
+            TypeError: an unknown pool option.
+            InvalidArgumentError: a bad DSN or option value.
+            SchemaOutdatedError: migrations are pending and ``migrate`` is False.
+            StorageError: the server cannot be reached.
+        """
+        pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **pool_options)
+        return cls(pool, acquire_timeout=acquire_timeout, _owns_pool=True)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The asyncpg pool the store runs on."""
+        return self._rows.pool
+
+    async def close(self) -> None:
+        """Close the pool if the store created it; a pool passed in is left open."""
+        if self._owns_pool:
+            await self._rows.pool.close()
+
+    async def __aenter__(self) -> SessionStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     async def create_session(
         self,
@@ -56,7 +94,7 @@ class SessionStore(SessionRecords):
             AlreadyExistsError: a session with that id exists.
             StorageError: the database failed.
         """
-        record = await self.create_session_record(
+        record = await self._rows.create(
             app_name=app_name, user_id=user_id, state=state, session_id=session_id
         )
         return session_from_record(record)
@@ -79,7 +117,7 @@ class SessionStore(SessionRecords):
             InvalidArgumentError: a bad id or a negative ``num_recent_events``.
             StorageError: the database failed.
         """
-        record = await self.get_session_record(
+        record = await self._rows.get(
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
@@ -99,17 +137,44 @@ class SessionStore(SessionRecords):
         """List sessions (merged state, no events) oldest update first.
 
         Without ``page_size`` every session is returned, as ADK does; with it, one page and
-        a ``next_page_token`` when more may follow. ``user_id=None`` lists every user.
+        a ``next_page_token`` when more may follow. ``user_id=None`` lists every user. A
+        token works only for the listing (app and user) that returned it.
 
         Raises:
             InvalidArgumentError: a bad id, page size or page token.
             StorageError: the database failed.
         """
-        return page_from_record(
-            await self.list_session_records(
-                app_name=app_name, user_id=user_id, page_size=page_size, page_token=page_token
-            )
+        record = await self._rows.list_page(
+            app_name=app_name, user_id=user_id, page_size=page_size, page_token=page_token
         )
+        return page_from_record(record)
+
+    async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
+        """The user-scope state (keys without ``user:``), or ``{}``.
+
+        Raises:
+            InvalidArgumentError: a bad id.
+            StorageError: the database failed.
+        """
+        return await self._rows.user_state(app_name=app_name, user_id=user_id)
+
+    async def get_app_state(self, *, app_name: str) -> dict[str, Any]:
+        """The app-scope state (keys without ``app:``), or ``{}``.
+
+        Raises:
+            InvalidArgumentError: a bad app name.
+            StorageError: the database failed.
+        """
+        return await self._rows.app_state(app_name=app_name)
+
+    async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
+        """Delete a session and its events; app and user state stay. Missing: no-op.
+
+        Raises:
+            InvalidArgumentError: a bad id.
+            StorageError: the database failed.
+        """
+        await self._rows.delete(app_name=app_name, user_id=user_id, session_id=session_id)
 
     async def append_event(
         self,
@@ -147,10 +212,10 @@ class SessionStore(SessionRecords):
                 update={"actions": event.actions.model_copy(update={"state_delta": delta})}
             )
         validate.event_timestamp(event.timestamp)
-        event_json = validate.dump_json(
+        event_json = encode.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event", event
         )
-        return await self.append_event_json(
+        return await self._rows.append(
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
@@ -176,44 +241,34 @@ class SessionStore(SessionRecords):
         Pages are keyset-based on (timestamp, id), so a page costs the same at any depth and
         events appended meanwhile never shift or repeat a page. ``page_size=None`` returns
         every remaining event; ``next_page_token`` is None on the last page. A token only
-        works with the ``newest_first`` it was made with.
+        works for the session and the ``newest_first`` it was made with.
 
         Raises:
             InvalidArgumentError: a bad id, page size, token or ``newest_first``.
             SessionNotFoundError: the session does not exist.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
-        session_id = validate.existing_session_id(session_id)
-        size = validate.page_size(page_size)
-        if not isinstance(newest_first, bool):
-            raise InvalidArgumentError("newest_first must be a bool")
-        after = FIRST_NEWEST if newest_first else FIRST_OLDEST
-        if page_token is not None:
-            after = decode_event_token(page_token, newest_first=newest_first)
-        # One more row than asked tells whether another page follows.
-        limit = None if size is None else size + 1
-        with translate_errors(f"list_events of session {session_id!r}"):
-            row = await self._fetchrow(
-                QUERIES.list_events.sql,
-                app_name,
-                user_id,
-                session_id,
-                after[0],
-                after[1],
-                newest_first,
-                limit,
-            )
-        assert row is not None  # no FROM at the top: always one row
-        if not row["session_exists"]:
-            raise SessionNotFoundError(f"Session {session_id} not found.")
-        events = decode_events(row["events"])  # oldest first
-        if newest_first:
+        page = await self._rows.events_page(
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            page_size=page_size,
+            page_token=page_token,
+            newest_first=newest_first,
+        )
+        events = decode_events(page.events_json)  # oldest first
+        if page.newest_first:
             events.reverse()
         token = None
-        if size is not None and len(events) > size:
-            del events[size:]
+        if page.page_size is not None and len(events) > page.page_size:
+            del events[page.page_size :]
             last = events[-1]
-            token = encode_event_token(last.timestamp, last.id, newest_first=newest_first)
+            token = paging.encode_event_token(
+                page.app_name,
+                page.user_id,
+                page.session_id,
+                last.timestamp,
+                last.id,
+                newest_first=page.newest_first,
+            )
         return EventPage(events=events, next_page_token=token)

@@ -1,0 +1,50 @@
+"""The operators' statements: ``sql/ops/`` (adk-pg's tables) and ``sql/legacy/`` (ADK's).
+
+The files of ``sql/legacy/`` name ADK's tables unqualified (the reader's connection sets
+``search_path`` to the schema holding them), so they cannot be prepared against adk-pg's own
+schema as the other folders' files are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adk_pg.db.queries import Query, load_queries
+
+__all__ = ["LEGACY_QUERIES", "QUERIES", "LegacyQueries", "OpsQueries"]
+
+
+@dataclass(frozen=True)
+class OpsQueries:
+    """The registry of ``sql/ops/``: status, listing, export, import and prune."""
+
+    count_export: Query
+    export_app_states: Query
+    export_sessions: Query
+    export_user_states: Query
+    get_status: Query
+    import_app_state: Query
+    import_session: Query
+    import_user_state: Query
+    list_apps: Query
+    list_session_summaries: Query
+    plan_prune: Query
+    prune_sessions: Query
+
+
+@dataclass(frozen=True)
+class LegacyQueries:
+    """The registry of ``sql/legacy/``: reading the tables of ADK's DatabaseSessionService."""
+
+    legacy_app_states: Query
+    legacy_count: Query
+    legacy_schema_version: Query
+    legacy_sessions: Query
+    legacy_tables: Query
+    legacy_user_states: Query
+    legacy_v0_events: Query
+    legacy_v1_events: Query
+
+
+QUERIES = load_queries("ops", OpsQueries)
+LEGACY_QUERIES = load_queries("legacy", LegacyQueries)

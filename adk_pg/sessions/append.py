@@ -1,0 +1,135 @@
+"""Appending one event: the statement, and what its one row says.
+
+``append_event.sql`` writes the event unless the session is missing, stale, or already holds
+an event of that id; its row then says which, so that a retry of a stored event succeeds
+without writing and another event under a stored id is refused, in the same statement. Only
+a concurrent writer of the same session can leave the row undecided: then the statement runs
+once more, against what that writer committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+
+from adk_pg.errors import (
+    EventConflictError,
+    InvalidArgumentError,
+    SessionNotFoundError,
+    StaleSessionError,
+    translate_errors,
+)
+from adk_pg.sessions import encode, validate
+from adk_pg.sessions.models import AppendResult
+from adk_pg.sessions.queries import QUERIES
+
+__all__ = ["FetchRow", "append_event"]
+
+FetchRow = Callable[..., Awaitable["asyncpg.Record | None"]]
+"""Runs one statement on a pooled connection and returns its first row."""
+
+
+async def append_event(
+    fetchrow: FetchRow,
+    *,
+    app_name: str,
+    user_id: str,
+    session_id: str,
+    event_id: str,
+    event_timestamp: float,
+    event_json: str,
+    state_delta: Mapping[str, Any],
+    expected_revision: int | None,
+) -> AppendResult:
+    """Append an event already serialised to JSON (snake_case fields, ``temp:`` removed).
+
+    ``event_json`` must come from ``model_dump_json(exclude_none=True)`` of an ADK-shaped
+    event whose ``id`` and ``timestamp`` are ``event_id`` and ``event_timestamp``;
+    ``state_delta`` is its ``actions.state_delta`` (its values are stored in the state rows
+    as ADK's database service stores them).
+
+    Raises:
+        InvalidArgumentError: a bad id, revision or state delta.
+        SessionNotFoundError: the session does not exist.
+        StaleSessionError: the session changed since ``expected_revision``.
+        EventConflictError: an event with this id and other content is stored.
+        StorageError: the database failed; nothing was written.
+    """
+    app_name = validate.require_id(app_name, "app_name")
+    user_id = validate.require_id(user_id, "user_id")
+    session_id = validate.existing_session_id(session_id)
+    event_id = validate.require_id(event_id, "event.id")
+    if expected_revision is not None and (
+        isinstance(expected_revision, bool)
+        or not isinstance(expected_revision, int)
+        or expected_revision < 0
+    ):
+        raise InvalidArgumentError("expected_revision must be an int >= 0 or None")
+    timestamp = validate.event_timestamp(event_timestamp)
+    deltas = encode.state_json(state_delta, "event.actions.state_delta")
+    args = (
+        app_name, user_id, session_id, expected_revision, event_json, *deltas,
+        event_id, timestamp,
+    )  # fmt: skip
+    with translate_errors(f"append_event to session {session_id!r}"):
+        # A second statement runs only when the first could not tell what is stored: a
+        # concurrent writer changed the session after the first one's snapshot was taken.
+        for attempt in (1, 2):
+            try:
+                row = await fetchrow(QUERIES.append_event.sql, *args)
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name != "events_pkey":
+                    raise
+                if attempt == 2:
+                    raise EventConflictError(
+                        f"Event {event_id} is already stored in session {session_id} "
+                        "with another timestamp; event ids must be unique in a session."
+                    ) from exc
+                continue
+            assert row is not None  # the statement always returns one row
+            result = _outcome(row, session_id, event_id, expected_revision)
+            if result is not None:
+                return result
+    raise StaleSessionError(
+        f"Session {session_id} has been modified in storage since it was loaded "
+        f"(revision {expected_revision}). Please reload the session before appending "
+        "more events."
+    )
+
+
+def _outcome(
+    row: asyncpg.Record, session_id: str, event_id: str, expected: int | None
+) -> AppendResult | None:
+    """What an append_event row says: the result, an error, or None (read again).
+
+    Raises:
+        SessionNotFoundError: the session does not exist.
+        StaleSessionError: the session changed since ``expected``.
+        EventConflictError: an event with this id and other content is stored.
+    """
+    if row["revision"] is not None:
+        return AppendResult(revision=row["revision"], last_update_time=row["update_time"])
+    # Retry-safe: an event already stored is checked before the revision.
+    if row["same_event"] is True:
+        return AppendResult(
+            revision=row["stored_revision"],
+            last_update_time=row["stored_update_time"],
+            written=False,
+        )
+    if row["same_event"] is False:
+        raise EventConflictError(
+            f"Event {event_id} is already stored in session {session_id} with other content; "
+            "event ids must be unique in a session (appending the same event again is safe)."
+        )
+    stored = row["stored_revision"]
+    if stored is None:
+        raise SessionNotFoundError(f"Session {session_id} not found.")
+    if expected is not None and stored != expected:
+        raise StaleSessionError(
+            f"Session {session_id} has been modified in storage since it was loaded "
+            f"(revision {expected}, now {stored}). Please reload the session before "
+            "appending more events."
+        )
+    return None

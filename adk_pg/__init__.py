@@ -1,4 +1,4 @@
-"""adk-pg: a fast, safe PostgreSQL session store for Google's Agent Development Kit.
+"""adk-pg: the PostgreSQL persistence layer for Google's Agent Development Kit.
 
 The core needs only asyncpg, pydantic and google-genai; the ADK drop-in
 (``adk_pg.adk.PostgresSessionService``) needs the ``adk`` extra.
@@ -30,6 +30,8 @@ from adk_pg.sessions.models import (
 )
 from adk_pg.sessions.store import SessionStore
 
+__version__ = "0.1.0"
+
 __all__ = [
     "AdkPgError",
     "AlreadyExistsError",
@@ -50,6 +52,7 @@ __all__ = [
     "SessionStore",
     "StaleSessionError",
     "StorageError",
+    "__version__",
     "create_pool",
     "migrate",
 ]

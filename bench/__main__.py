@@ -34,7 +34,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
 from adk_pg.schema.admin import throwaway_database
-from bench import report
+from bench import paging, report
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +209,7 @@ async def run(args: argparse.Namespace) -> int:
 
     res = report.Results(raw)
     found = report.targets(res)
+    sections: dict[str, dict[str, Any]] = {}
     print()
     print("\n".join(report.main_table(res)))
     print(
@@ -229,12 +230,19 @@ async def run(args: argparse.Namespace) -> int:
             "1-minute load average when each repetition's workers started (2 cores = 2.0 is "
             "full): " + "; ".join(f"rep {rep + 1}: {text}" for rep, text in loads.items())
         )
+    for section in await run_sections(server_dsn, sizes.reps):
+        print(f"\n{section.title}")
+        print("-" * len(section.title))
+        print("\n".join(section.lines))
+        found += section.targets
+        sections[section.title] = section.data
     print()
     print("\n".join(report.target_table(found)))
     passed = sum(t.ok for t in found)
+    names = ", ".join(dsn.rpartition("/")[2] for dsn in databases.values())
     print(
         f"\n{passed}/{len(found)} targets met; total {time.perf_counter() - started:.0f} s; "
-        f"databases {', '.join(databases.values())} dropped."
+        f"databases {names} dropped."
     )
     if args.json:
         _write_json(
@@ -244,11 +252,18 @@ async def run(args: argparse.Namespace) -> int:
                 "sizes": sizes.to_json(),
                 "summary": report.summary_json(res),
                 "targets": [t.to_json() for t in found],
+                "sections": sections,
                 "raw": raw,
             },
         )
         print(f"results written to {args.json}")
     return 0
+
+
+async def run_sections(server_dsn: str, reps: int) -> list[report.Section]:
+    """The sections after the session comparison, each on its own throwaway database."""
+    print("sections: paging", file=sys.stderr)
+    return [await paging.run(server_dsn, reps)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

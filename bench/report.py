@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import FLOOR_REFERENCE, FLOOR_WORKLOADS, LABELS, SETS, WORKLOADS
@@ -35,6 +35,16 @@ class Target:
 
     def to_json(self) -> dict[str, Any]:
         return {"target": self.name, "need": self.need, "measured": self.measured, "ok": self.ok}
+
+
+@dataclass
+class Section:
+    """A section after the session tables: its title, table lines, numbers and targets."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
 
 
 class Results:

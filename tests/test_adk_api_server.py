@@ -57,13 +57,19 @@ def server_output(log: Path) -> str:
 
 
 @asynccontextmanager
-async def api_server(agents: Path, session_uri: str, log: Path) -> AsyncIterator[str]:
-    """Run ``adk api_server`` on a free loopback port; yield its base URL; kill it after."""
+async def api_server(
+    agents: Path, session_uri: str, log: Path, *, via_adk_pg: bool = False
+) -> AsyncIterator[str]:
+    """Run ``adk api_server`` on a free loopback port; yield its base URL; kill it after.
+
+    ``via_adk_pg``: as ``python -m adk_pg.adk api_server`` instead of ADK's own ``adk``.
+    """
     port = free_port()
     env = {**os.environ, "ADK_PG_DEMO_MODEL": "local"}  # never reach for Gemini in tests
+    command = [sys.executable, "-m", "adk_pg.adk"] if via_adk_pg else [adk_command()]
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            adk_command(),
+            *command,
             "api_server",
             str(agents),
             "--session_service_uri",
@@ -154,3 +160,40 @@ async def test_api_server_keeps_sessions_in_postgres(
         "SELECT state FROM adk.user_states WHERE app_name = $1 AND user_id = $2", APP, USER
     )
     assert user_state == {"tier": "gold", "name": "Bob", "visits": 1}
+
+
+@pytest.mark.parametrize("command", ["run", "api_server"])
+async def test_python_m_adk_pg_adk_needs_no_services_file(
+    db: str, admin: asyncpg.Connection, tmp_path: Path, command: str
+) -> None:
+    """``python -m adk_pg.adk`` is ADK's command with adkpg:// registered: nothing to copy."""
+    uri = with_database(db, db.rpartition("/")[2], scheme="adkpg")
+    agents = agents_dir(tmp_path, "services.py")
+    (agents / "services.py").unlink()  # nothing registers the scheme but the module itself
+    env = {**os.environ, "ADK_PG_DEMO_MODEL": "local"}
+    if command == "run":
+        done = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "adk_pg.adk",
+            "run",
+            str(agents / APP),
+            "my name is Ada",
+            "--session_service_uri",
+            uri,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+        )
+        output, _ = await asyncio.wait_for(done.communicate(), START_TIMEOUT)
+        assert done.returncode == 0, output.decode()
+        assert "Nice to meet you, Ada!" in output.decode()
+    else:
+        async with (
+            api_server(agents, uri, tmp_path / "server.log", via_adk_pg=True) as base,
+            httpx.AsyncClient(base_url=base, timeout=30) as client,
+        ):
+            created = await client.post(f"/apps/{APP}/users/{USER}/sessions", json={})
+            assert created.status_code == 200, created.text
+    count = await admin.fetchval("SELECT count(*) FROM adk.sessions WHERE app_name = $1", APP)
+    assert count == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import time
 from datetime import timedelta
@@ -113,6 +114,37 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     assert "invalid duration '30 days'" in bad.err
 
 
+class FakeTerminal(io.StringIO):
+    """Standard input that says it is a terminal, holding the answer typed."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("n\n", False), ("\n", False), ("y\n", True)])
+async def test_on_a_terminal_prune_asks_first(
+    store: SessionStore,
+    db: str,
+    admin: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    deleted: bool,
+) -> None:
+    await make(store, admin, "a", "old", 40)
+    monkeypatch.setattr("sys.stdin", FakeTerminal(answer))
+    result = await run_main("prune", "--dsn", db, "--older-than", "30d")
+    assert "delete 1 sessions (2 events) not written since" in result.err
+    assert result.code == (0 if deleted else 1), result
+    assert await ids(admin) == ([] if deleted else ["old"])
+    if not deleted:
+        assert "nothing deleted" in result.err
+        monkeypatch.setattr("sys.stdin", FakeTerminal(""))
+        forced = await run_main("prune", "--dsn", db, "--older-than", "30d", "--yes")
+        assert forced.code == 0, forced
+        assert "[y/N]" not in forced.err
+        assert await ids(admin) == []
+
+
 async def test_the_servers_clock_of_the_last_write_decides_not_event_timestamps(
     store: SessionStore, db: str, admin: asyncpg.Connection
 ) -> None:
@@ -150,7 +182,7 @@ async def test_each_write_moves_the_write_time_on(
     [
         ("30d", 30 * DAY),
         ("12h", 43_200),
-        ("90m", 5_400),
+        ("90min", 5_400),
         ("45s", 45),
         ("2w", 14 * DAY),
         ("1d12h", 1.5 * DAY),
@@ -164,4 +196,10 @@ def test_durations(text: str, seconds: float) -> None:
 @pytest.mark.parametrize("text", ["", "30", "d", "30x", "0d", "-1d", "1.5d", "30 d", "d30"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["1m", "6M", "3mo", "1d1m"])
+def test_units_that_could_mean_minutes_or_months_are_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="minutes or months"):
         parse_duration(text)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from _cli import TRICKY_TIMES, adk_pg, fill, run_main
+from google.genai import types
 
+from adk_pg import Event
 from adk_pg.sessions.store import SessionStore
 
 
@@ -94,3 +96,31 @@ async def test_show_prints_state_then_a_timeline(store: SessionStore, db: str) -
     assert (missing.code, missing.out) == (1, "no session weather / alice / nope\n")
     assert bad.code == 2
     assert "num_recent_events" in bad.err
+
+
+async def test_stored_text_cannot_drive_the_terminal(store: SessionStore, db: str) -> None:
+    # Ids, authors and text an attacker chose: escape sequences, a bell, a bidi override.
+    evil = "s\x1b[2J\x07\u202e"
+    await store.create_session(
+        app_name="app", user_id="u\x1b]0;title\x07", session_id=evil, state={"k\x1b": "\x9bv"}
+    )
+    await store.append_event(
+        app_name="app",
+        user_id="u\x1b]0;title\x07",
+        session_id=evil,
+        event=Event(
+            author="agent\x1b[31m",
+            content=types.Content(role="model", parts=[types.Part(text="hi\x1b[1A\rthere")]),
+        ),
+        expected_revision=0,
+    )
+    listed = await run_main("sessions", "list", "--dsn", db)
+    shown = await run_main("sessions", "show", "app", "u\x1b]0;title\x07", evil, "--dsn", db)
+    as_json = await run_main("sessions", "list", "--dsn", db, "--json")
+    for result in (listed, shown, as_json):
+        assert result.code == 0, result
+        assert not any(c in result.out for c in "\x1b\x07\x9b\u202e\r"), result.out
+    assert "s\\x1b[2J\\x07\\u202e" in listed.out
+    assert "agent\\x1b[31m" in shown.out
+    assert "hi\\x1b[1A" in shown.out
+    assert json.loads(as_json.out)[0]["id"] == evil  # JSON escapes, the value is intact

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from importlib import metadata
 
 import pytest
 from _cli import adk_pg, fill, run_main
 
+import adk_pg as adk_pg_package
 from adk_pg.cli import build_parser, main
+from adk_pg.db.pool_options import DEFAULT_CONNECT_TIMEOUT, pool_config
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.files import load_migrations
 from adk_pg.sessions.store import SessionStore
@@ -94,3 +99,44 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     help_text = build_parser().format_help()
     for name in ("migrate", "status", "sessions", "export", "import", "import-adk", "prune"):
         assert name in help_text
+
+
+async def test_version_and_the_dsn_before_or_after_the_command(db: str) -> None:
+    version = await adk_pg("--version")
+    assert (version.code, version.out) == (0, f"adk-pg {adk_pg_package.__version__}\n")
+    assert metadata.version("adk-pg") == adk_pg_package.__version__
+    before = await run_main("--dsn", db, "status", "--json")
+    after = await run_main("status", "--dsn", db, "--json")
+    assert before.code == after.code == 0, (before, after)
+    assert json.loads(before.out)["schema_current"] is True
+    # Given twice, the command's own --dsn wins (the nearest to what it configures).
+    both = await run_main("--dsn", "postgresql://nobody@127.0.0.1:1/x", "status", "--dsn", db)
+    assert both.code == 0, both
+
+
+async def test_a_server_that_never_answers_times_out(db: str) -> None:
+    # Accepts the connection, then says nothing: without a timeout a client waits 60 s.
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    silent = await asyncio.start_server(say_nothing, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        started = time.monotonic()
+        result = await run_main(
+            "status", "--timeout", "0.5", "--dsn", f"postgresql://u@127.0.0.1:{port}/x"
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+    assert result.code == 3, result
+    assert "timed out" in result.err
+    assert elapsed < DEFAULT_CONNECT_TIMEOUT  # the option, not the default, decided
+    assert pool_config(db).pool_kwargs["timeout"] == DEFAULT_CONNECT_TIMEOUT == 10.0
+    bad = await run_main("status", "--timeout", "soon", "--dsn", db)
+    assert bad.code == 2

@@ -13,6 +13,8 @@ import json
 import os
 import pickle
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -388,6 +390,24 @@ async def test_missing_tables_and_bad_source_are_clear_errors(fresh: str) -> Non
     usage = await run_main("import-adk", "--dsn", fresh)
     assert usage.code == 2
     assert "--from" in usage.err
+    # adk-pg's own schema has tables of the same names: it is not mistaken for ADK's.
+    own = await run_main("import-adk", "--from", fresh, "--dsn", fresh, "--schema", "adk")
+    assert own.code == 3, own
+    assert "schema 'adk' holds adk-pg's own tables, not those of ADK's" in own.err
+
+
+def test_reading_v0_tables_without_sqlalchemy_names_what_is_missing() -> None:
+    # ADK's v0 schema module imports SQLAlchemy, which only google-adk[db] brings.
+    script = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from adk_pg.adk.legacy import v0_reader\n"
+        "try:\n    v0_reader()\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.startswith("LegacyDataError "), out
+    assert "sqlalchemy is missing (pip install 'google-adk[db]')" in out
 
 
 def test_restricted_unpickler_admits_adk_actions_and_refuses_code() -> None:
@@ -407,6 +427,40 @@ def test_restricted_unpickler_admits_adk_actions_and_refuses_code() -> None:
         legacy_pickle.loads(b"\x80\x04cbuiltins\neval\n\x8c\x011\x85R.")
     with pytest.raises(legacy_pickle.LegacyPickleError, match="not a valid pickle"):
         legacy_pickle.loads(b"\x80\x04garbage")
+
+
+def nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # 23 bytes that ask for bytes(200_000_000): 200 MB.
+        (b"\x80\x04cbuiltins\nbytes\nJ\x00\xc2\xeb\x0b\x85R.", "would allocate"),
+        (b"\x80\x04cbuiltins\nbytearray\nJ\x00\xc2\xeb\x0b\x85R.", "would allocate"),
+        # list() of a long text: one object per character.
+        (pickle.dumps(("x" * 200_000,)), None),
+        (pickle.dumps([1] * 1_100_000), "more than 1,000,000 objects"),
+        (pickle.dumps(nested_lists(300)), "deeper"),
+        (b"\x80\x04" + b"N" * (16 * 1024 * 1024 + 1) + b".", "over the limit"),
+    ],
+    ids=["bytes-bomb", "bytearray-bomb", "plain-long-text", "many-objects", "deep", "huge"],
+)
+def test_the_unpickler_refuses_what_would_exhaust_resources(
+    payload: bytes, reason: str | None
+) -> None:
+    if reason is None:  # a long text itself is fine: it is as big in the pickle
+        assert legacy_pickle.loads(payload) == ("x" * 200_000,)
+        expands = b"\x80\x04cbuiltins\nlist\n" + pickle.dumps("x" * 200_000)[2:-1] + b"\x85R."
+        with pytest.raises(legacy_pickle.BoundsError, match="200,000-item str"):
+            legacy_pickle.loads(expands)
+        return
+    with pytest.raises(legacy_pickle.BoundsError, match=reason):
+        legacy_pickle.loads(payload)
 
 
 def test_only_legacy_pickle_imports_pickle() -> None:

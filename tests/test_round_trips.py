@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from google.genai import types
 
 from adk_pg import Event, EventActions, EventConflictError, SessionStore
 from adk_pg.db.pool import create_pool
+from adk_pg.db.pool_options import init_connection
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.runner import migrate
 from adk_pg.sessions.queries import QUERIES
@@ -163,7 +165,7 @@ async def test_hot_queries_use_their_indexes(
             QUERIES.list_sessions.sql,
             ("app1", None, "", "", 100),
             "sessions",
-            {"sessions_pkey"},
+            {"sessions_app_update_idx"},
         ),
     ]
     doc = '{"id": "new", "timestamp": 1.0, "actions": {"state_delta": {"k": 1, "user:u": 2}}}'
@@ -229,3 +231,53 @@ async def test_append_reads_one_event_key_whatever_the_statistics(server_dsn: st
                     assert blocks <= 8, scan  # a few index pages and one heap page
         finally:
             await conn.close()
+
+
+async def test_lookups_by_key_never_take_the_listing_index(server_dsn: str) -> None:
+    # The foreign key check of every event insert looks its session up by key, with a plan
+    # its connection made once, here while the table held one session. With an app's sessions
+    # in an index that starts with app_name too, that plan can take it and read the whole app
+    # per event (an import of 20,000 sessions went from 1 to 5 ms a session);
+    # sessions_app_update_idx spells app_name with another collation, so only the listing
+    # uses it. Counted by PostgreSQL's own statistics, not timed.
+    async with throwaway_database(server_dsn) as dsn:
+        await migrate(dsn)
+        admin = await asyncpg.connect(dsn)
+        await init_connection(admin)  # jsonb and json as Python values, as explain() expects
+        store = await SessionStore.connect(dsn, min_size=1, max_size=1)
+        try:
+            await admin.execute("ALTER TABLE adk.sessions SET (autovacuum_enabled = false)")
+            await store.create_session(app_name="a", user_id="u", session_id="first")
+            await store.append_event(
+                app_name="a", user_id="u", session_id="first", event=event(0, {}),
+                expected_revision=0,
+            )  # fmt: skip
+            await admin.execute(
+                "INSERT INTO adk.sessions (app_name, user_id, id)"
+                " SELECT 'a', 'u', 's' || i FROM generate_series(1, 5000) AS i"
+            )
+            for i in range(1, 201):
+                await store.append_event(
+                    app_name="a", user_id="u", session_id=f"s{i}", event=event(i, {}),
+                    expected_revision=0,
+                )  # fmt: skip
+        finally:
+            await store.close()  # its statistics reach the shared counters as it exits
+        try:
+            scans: dict[str, int] = {}
+            for _ in range(50):  # the exiting backend's counters arrive within moments
+                await admin.execute("SELECT pg_stat_clear_snapshot()")
+                rows = await admin.fetch(
+                    "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes"
+                    " WHERE relname = 'sessions'"
+                )
+                scans = {r["indexrelname"]: r["idx_scan"] for r in rows}
+                if scans["sessions_pkey"] >= 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert scans["sessions_pkey"] >= 200, scans
+            assert scans["sessions_app_update_idx"] == 0, scans
+            page = await explain(admin, QUERIES.list_sessions.sql, "a", None, "", "", 100)
+            assert "sessions_app_update_idx" in {n.get("Index Name") for n in page}, page
+        finally:
+            await admin.close()

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import asyncpg
 import pytest
+from _cli import run_main
 from _cluster import Cluster, temp_cluster
 from _dbutil import REPO_ROOT, random_name
 
@@ -441,3 +442,59 @@ async def test_no_one_reaches_a_session_through_another_users_or_apps_ids(
     listed_app2 = await store.list_sessions(app_name="app2")
     assert {(s.app_name, s.user_id, s.id) for s in listed_app2.sessions} == {("app2", "u1", "same")}
     assert await store.get_user_state(app_name="app1", user_id="u2") == {"me": "app1/u2"}
+
+
+def fragments(secret: str) -> set[str]:
+    """Every piece of ``secret`` four characters or longer: none may appear in a message."""
+    return {secret[i:j] for i in range(len(secret)) for j in range(i + 4, len(secret) + 1)}
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Xq7/Wz9#Vk3j", "Xq7#Wz9Vk3j", "Xq7@Wz9/Vk3?j", "Xq7]Wz9[Vk3j", "Xq7?Wz9/Vk3j", "Xq7/Wz9Vk3j"],
+)
+async def test_a_password_urls_cannot_hold_is_refused_without_a_piece_of_it(
+    password: str,
+) -> None:
+    # Unescaped, these characters make URL parsers cut the DSN inside the password.
+    dsn = f"postgresql://someone:{password}@127.0.0.1:5432/adk"
+    said = []
+    with pytest.raises(InvalidArgumentError, match="percent-encode") as refused:
+        await SessionStore.connect(dsn)
+    said.append(everything_said(refused.value))
+    with pytest.raises(InvalidArgumentError, match="percent-encode") as refused:
+        PostgresSessionService(dsn)
+    said.append(everything_said(refused.value))
+    said.append(repr(PostgresSessionService(quote_dsn_password(dsn))))
+    cli = await run_main("status", "--dsn", dsn)
+    assert cli.code == 2, cli
+    said.append(cli.out + cli.err)
+    for text in said:
+        assert "someone:***@127.0.0.1:5432/adk" in text or "<pool>" in text, text
+        leaked = [piece for piece in fragments(password) if piece in text.replace("://", "")]
+        assert not leaked, (leaked, text)
+
+
+def quote_dsn_password(dsn: str) -> str:
+    """The same DSN with its password percent-encoded, as it should be written."""
+    head, _, rest = dsn.partition("://someone:")
+    password, _, tail = rest.rpartition("@")
+    return f"{head}://someone:{quote(password, safe='')}@{tail}"
+
+
+async def test_cli_errors_show_the_dsn_redacted_and_nothing_else_rewritten(
+    server_dsn: str,
+) -> None:
+    # The README's DSN: password "postgres", like the user and the scheme's first letters.
+    dsn = with_database(
+        server_dsn, random_name("adk_missing"), user="postgres", password="postgres"
+    )
+    result = await run_main("status", "--dsn", dsn)
+    assert result.code == 3, result
+    assert "postgresql://postgres:***@" in result.err
+    assert "unsupported" not in result.err
+    assert "***ql" not in result.err
+    bad_scheme = await run_main("status", "--dsn", "mysql://postgres:postgres@host/db")
+    assert bad_scheme.code == 2, bad_scheme
+    assert "unsupported DSN scheme 'mysql'" in bad_scheme.err
+    assert "mysql://postgres:***@host/db" in bad_scheme.err

@@ -14,6 +14,9 @@ globals and refuses everything else *before* anything is called, so loading neve
   Decimal, UUID, OrderedDict, paths), which is what a ``state_delta`` held;
 * a few auth classes reachable only as base classes, which the annotation walk cannot see.
 
+Resources are bounded too: the pickle's size, builtins called with a count or a long text to
+expand (``bytes(200_000_000)``), and the number, text and depth of what was built.
+
 This mirrors ADK's own ``google.adk.sessions._restricted_pickle``. It is the only adk-pg
 module that imports :mod:`pickle`, and it never pickles anything.
 """
@@ -23,12 +26,35 @@ from __future__ import annotations
 import functools
 import io
 import pickle
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, get_args
 
 from pydantic import BaseModel
 
-__all__ = ["LegacyPickleError", "RefusedPickleError", "allowed_globals", "loads"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "MAX_OBJECTS",
+    "MAX_PICKLE_BYTES",
+    "MAX_TEXT_BYTES",
+    "BoundsError",
+    "LegacyPickleError",
+    "RefusedPickleError",
+    "allowed_globals",
+    "loads",
+]
+
+# What one legacy actions value may be and build: far above what ADK wrote (a few kB of
+# state delta and metadata), far below what would hurt the importing process.
+MAX_PICKLE_BYTES = 16 * 1024 * 1024
+MAX_OBJECTS = 1_000_000
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 200  # as deep as a state value adk-pg can read back (MAX_JSON_DEPTH)
+MAX_ITEMS = 100_000  # characters or bytes a builtin may turn into one object each
+# Builtins a pickle may call with arguments that build more than the pickle holds.
+_GUARDED = frozenset({"bytes", "bytearray", "list", "tuple", "set", "frozenset", "dict", "str"})
+_ALLOCATES_FROM_INT = frozenset({"bytes", "bytearray"})
 
 _STATIC_ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
@@ -77,6 +103,13 @@ _STATIC_ALLOWED: frozenset[tuple[str, str]] = frozenset(
 
 class LegacyPickleError(pickle.UnpicklingError):
     """A legacy ``actions`` value could not be loaded: refused, or not a valid pickle."""
+
+
+class BoundsError(LegacyPickleError):
+    """The pickle is larger, builds more, or nests deeper than a legacy action value may."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"refusing a pickle that would exhaust resources: {detail}")
 
 
 class RefusedPickleError(LegacyPickleError):
@@ -151,13 +184,38 @@ def allowed_globals() -> frozenset[tuple[str, str]]:
     return _STATIC_ALLOWED | (frozenset(derived) | frozenset(_walk(genai))) - bases
 
 
+def _guarded(factory: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``factory`` refusing the arguments that build far more than the pickle holds.
+
+    ``bytes(200_000_000)`` is a few bytes of pickle and 200 MB of memory; ``list(text)``
+    makes an object of every character. A function, not a class: NEWOBJ (which would call
+    ``cls.__new__`` with the same arguments) refuses it, so there is no way around the check.
+    """
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if name in _ALLOCATES_FROM_INT and isinstance(arg, int):
+                raise BoundsError(f"builtins.{name}({arg!r}) would allocate memory from a count")
+            if isinstance(arg, (str, bytes, bytearray)) and len(arg) > MAX_ITEMS:
+                raise BoundsError(
+                    f"builtins.{name} of a {len(arg):,}-item {type(arg).__name__} is over the "
+                    f"limit of {MAX_ITEMS:,}"
+                )
+        return factory(*args, **kwargs)
+
+    return build
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Resolves only allowed globals; every REDUCE/NEWOBJ/INST target goes through here."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in allowed_globals():
-            return super().find_class(module, name)
-        raise RefusedPickleError(module, name)
+        if (module, name) not in allowed_globals():
+            raise RefusedPickleError(module, name)
+        found = super().find_class(module, name)
+        if module == "builtins" and name in _GUARDED:
+            return _guarded(found, name)
+        return found
 
     def persistent_load(self, pid: Any) -> Any:
         # No persistent ids in ADK's pickles; refuse rather than guess.
@@ -165,16 +223,53 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def loads(data: bytes | bytearray | memoryview) -> Any:
-    """Unpickle ``data`` with the allow-list; nothing outside it is resolved or called.
+    """Unpickle ``data`` with the allow-list and the bounds; nothing else is resolved or called.
 
     Raises:
         RefusedPickleError: the pickle names a global that is not allowed.
+        BoundsError: it is larger, builds more, or nests deeper than the bounds allow.
         LegacyPickleError: the bytes are not a valid pickle.
     """
+    if len(data) > MAX_PICKLE_BYTES:
+        raise BoundsError(f"a {len(data):,}-byte pickle is over the limit of {MAX_PICKLE_BYTES:,}")
     try:
-        return _RestrictedUnpickler(io.BytesIO(bytes(data))).load()
+        loaded = _RestrictedUnpickler(io.BytesIO(bytes(data))).load()
     except LegacyPickleError:
         raise
     except Exception as exc:
         # Truncated or garbled bytes surface as UnpicklingError, EOFError, ValueError, ...
         raise LegacyPickleError(f"not a valid pickle ({type(exc).__name__}: {exc})") from exc
+    _check_bounds(loaded)
+    return loaded
+
+
+def _check_bounds(value: Any) -> None:
+    """Walk what was built, counting objects and text and measuring depth.
+
+    Raises:
+        BoundsError: over :data:`MAX_OBJECTS`, :data:`MAX_TEXT_BYTES` or :data:`MAX_DEPTH`.
+    """
+    objects = text = 0
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BoundsError(f"the value nests deeper than {MAX_DEPTH} levels")
+        objects += 1
+        if objects > MAX_OBJECTS:
+            raise BoundsError(f"the value holds more than {MAX_OBJECTS:,} objects")
+        if isinstance(item, (str, bytes, bytearray)):
+            text += len(item)
+            if text > MAX_TEXT_BYTES:
+                raise BoundsError(f"the value holds more than {MAX_TEXT_BYTES:,} bytes of text")
+            continue
+        if id(item) in seen:  # shared (or cyclic) references are walked once
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for pair in item.items() for child in pair)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, BaseModel):
+            stack.extend((child, depth + 1) for child in vars(item).values())

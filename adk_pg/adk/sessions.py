@@ -145,6 +145,10 @@ class PostgresSessionService(BaseSessionService):
         Raises:
             InvalidArgumentError: a bad id (a ValueError).
         """
+        if config is not None and not isinstance(config, GetSessionConfig):
+            raise errors.InvalidArgumentError(
+                f"config must be a GetSessionConfig or None, not {type(config).__name__}"
+            )
         rows = await self._open()
         record = await rows.get(
             app_name=app_name,
@@ -207,6 +211,14 @@ class PostgresSessionService(BaseSessionService):
             EventConflictError: an event with this id and other content is stored.
             InvalidArgumentError: the event holds what PostgreSQL cannot store (a ValueError).
         """
+        if not isinstance(session, Session):
+            raise errors.InvalidArgumentError(
+                f"session must be an ADK Session, not {type(session).__name__}"
+            )
+        if not isinstance(event, Event):
+            raise errors.InvalidArgumentError(
+                f"event must be an ADK Event, not {type(event).__name__}"
+            )
         if event.partial:
             return event
         rows = await self._open()

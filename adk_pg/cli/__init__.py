@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from adk_pg import __version__
 from adk_pg.cli import _inspect, _migrate, _prune, _transfer
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
@@ -37,7 +38,16 @@ from adk_pg.cli._common import (
     EXIT_USAGE,
     Parents,
 )
-from adk_pg.db.dsn import DEFAULT_DSN, redact_dsn, resolve_dsn, scrub, secret_spellings
+from adk_pg.cli._output import printable, seconds
+from adk_pg.db.dsn import (
+    DEFAULT_DSN,
+    mentions_secret,
+    redact_dsn,
+    resolve_dsn,
+    secret_spellings,
+    with_connect_timeout,
+)
+from adk_pg.db.pool_options import DEFAULT_CONNECT_TIMEOUT
 from adk_pg.errors import AdkPgError, InvalidArgumentError, StorageError
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_DATABASE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
@@ -53,14 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 a check found work or nothing matched, 2 usage, "
         "3 database error. `adk-pg COMMAND --help` describes each command.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # --dsn and --timeout may come before the command or after it: both parsers know them;
+    # the command's copy leaves the value alone unless it is given there.
+    _database_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    # Every command talks to one database; they share --dsn through this parent parser.
     database = argparse.ArgumentParser(add_help=False)
-    database.add_argument(
-        "--dsn",
-        help="the database URL (default: $ADK_PG_DSN, else $POSTGRES_URL, else "
-        f"{redact_dsn(DEFAULT_DSN)})",
-    )
+    _database_options(database, default=argparse.SUPPRESS)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
@@ -69,10 +78,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _database_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--dsn",
+        default=default,
+        help="the database URL (default: $ADK_PG_DSN, else $POSTGRES_URL, else "
+        f"{redact_dsn(DEFAULT_DSN)})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=default,
+        metavar="SECONDS",
+        help=f"give up connecting after SECONDS (default {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     args = build_parser().parse_args(argv)
     dsn = resolve_dsn(args.dsn)
+    if args.timeout is not None:
+        dsn = with_connect_timeout(dsn, args.timeout)
     dsns = [dsn] + ([args.source] if getattr(args, "source", None) else [])
     label = getattr(args, "label", args.command)
     run: _Command = args.run
@@ -97,10 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a file that cannot be opened or written
         code, message = EXIT_USAGE, f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     except Exception as exc:
-        # A bug or an unforeseen driver error: still one clean line, and still no password.
-        code, message = EXIT_DATABASE, f"unexpected {type(exc).__name__}: {exc}"
-    # The library already redacts; this is the last line before the terminal, where a
-    # password must not appear whatever path an error took.
-    one_line = " ".join(scrub(message, secret_spellings(dsns)).split())
+        # A bug or an unforeseen driver error: still one clean line, and still no password:
+        # its text is shown only if it quotes none (adk-pg's own messages redact DSNs).
+        code, message = EXIT_DATABASE, f"unexpected {type(exc).__name__}"
+        if not mentions_secret(exc, secret_spellings(dsns)):
+            message += f": {exc}"
+    one_line = printable(" ".join(message.split()))
     print(f"adk-pg {label}: error: {one_line}", file=sys.stderr)
     return code

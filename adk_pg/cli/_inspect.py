@@ -21,6 +21,7 @@ from adk_pg.cli._output import (
     positive_int,
     print_json,
     print_table,
+    printable,
     show_time,
 )
 from adk_pg.db.dsn import redact_dsn
@@ -183,7 +184,7 @@ async def _show_command(args: argparse.Namespace, dsn: str) -> int:
         if args.json:
             print_json(None)
         else:
-            print(f"no session {args.app} / {args.user} / {args.session_id}")
+            print(printable(f"no session {args.app} / {args.user} / {args.session_id}"))
         return EXIT_CHECK_FAILED
     if args.json:
         print_json(session.model_dump(mode="json", exclude_none=True))
@@ -193,22 +194,25 @@ async def _show_command(args: argparse.Namespace, dsn: str) -> int:
 
 
 def _print_session(session: Session, *, limited: bool) -> None:
-    print(f"session   {session.app_name} / {session.user_id} / {session.id}")
-    print(f"updated   {show_time(session.last_update_time, millis=True)} UTC")
-    print(f"revision  {session.revision}")
-    print("state" + ("" if session.state else "     (empty)"))
+    lines = [
+        f"session   {session.app_name} / {session.user_id} / {session.id}",
+        f"updated   {show_time(session.last_update_time, millis=True)} UTC",
+        f"revision  {session.revision}",
+        "state" + ("" if session.state else "     (empty)"),
+    ]
     width = max((len(k) for k in session.state), default=0)
     for key, value in session.state.items():
-        print(f"  {key:<{width}} = {_clip(_json(value))}")
+        lines.append(f"  {key:<{width}} = {_clip(_json(value))}")
     which = f"newest {len(session.events)}" if limited else str(len(session.events))
-    print(f"events ({which})")
+    lines.append(f"events ({which})")
     author_width = max((len(e.author) for e in session.events), default=0)
     for event in session.events:
         stamp = show_time(event.timestamp, millis=True)
-        lines = describe_event(event) or ["(no content)"]
-        print(f"  {stamp}  {event.author:<{author_width}}  {lines[0]}")
-        for more in lines[1:]:
-            print(f"  {'':<23}  {'':<{author_width}}  {more}")
+        described = describe_event(event) or ["(no content)"]
+        lines.append(f"  {stamp}  {event.author:<{author_width}}  {described[0]}")
+        lines += [f"  {'':<23}  {'':<{author_width}}  {more}" for more in described[1:]]
+    # Stored text reaches the terminal escaped: it cannot move the cursor or recolour it.
+    print("\n".join(printable(line) for line in lines))
 
 
 def describe_event(event: Event) -> list[str]:

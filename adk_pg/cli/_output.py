@@ -22,30 +22,81 @@ __all__ = [
     "positive_int",
     "print_json",
     "print_table",
+    "printable",
+    "seconds",
     "show_time",
 ]
 
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Characters a terminal acts on instead of showing: C0 and C1 controls (escape sequences,
+# carriage returns, bells), DEL, and the Unicode line separators and bidirectional overrides
+# that reorder what follows them.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+_JSON_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on written as an escape (``\\x1b``).
+
+    Stored ids, authors and event text reach the terminal only through this: whatever a user
+    or a model put there, it cannot move the cursor, recolour the screen or reorder a line.
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+_DURATION_PART = re.compile(r"(\d+)([a-z]+)")
+# One spelling per unit, none of them ambiguous: "m" (minutes? months?) is refused.
+_UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or a sum such as ``1d12h``.
+    """Parse ``30d``, ``12h``, ``90min``, ``45s``, ``2w`` or a sum such as ``1d12h``.
 
     Raises:
-        argparse.ArgumentTypeError: not such a duration, or zero.
+        argparse.ArgumentTypeError: not such a duration, zero, or a unit that could be read
+            two ways (``m``, ``mo``, ``M``: minutes or months?).
     """
     cleaned = text.strip().lower()
     parts = _DURATION_PART.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts) != cleaned:
         raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}: use a number and a unit (s, m, h, d, w), e.g. 30d, "
-            "12h, 90m or 1d12h"
+            f"invalid duration {text!r}: use a number and a unit (s, min, h, d, w), e.g. 30d, "
+            "12h, 90min or 1d12h"
         )
+    for _, unit in parts:
+        if unit not in _UNITS:
+            hint = (
+                "'m' could mean minutes or months: write 'min' for minutes, and days for "
+                "months (e.g. 90d)"
+                if unit in {"m", "mo", "mon", "month", "months"}
+                else "the units are s, min, h, d and w"
+            )
+            raise argparse.ArgumentTypeError(f"invalid duration {text!r}: {hint}")
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r}: it must be positive")
     return timedelta(seconds=seconds)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 (``--timeout``).
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -87,14 +138,22 @@ def human_bytes(size: int) -> str:
 
 
 def print_json(value: Any, stream: TextIO | None = None) -> None:
-    """Pretty JSON, non-ASCII kept, on stdout (or ``stream``)."""
-    print(json.dumps(value, indent=2, ensure_ascii=False), file=stream or sys.stdout)
+    """Pretty JSON, non-ASCII kept but terminal controls escaped, on stdout (or ``stream``)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # JSON escapes C0 controls itself (a raw newline here is indentation); the others can
+    # only be inside strings, where \\uXXXX means the same character.
+    print(_JSON_UNPRINTABLE.sub(_json_escape, text), file=stream or sys.stdout)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def print_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: frozenset[int] = frozenset()
 ) -> None:
     """A plain aligned table; columns whose index is in ``right`` are right-aligned."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]

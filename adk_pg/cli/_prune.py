@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents, open_pool
@@ -12,9 +13,10 @@ from adk_pg.cli._output import (
     parse_duration,
     positive_int,
     print_json,
+    printable,
     show_time,
 )
-from adk_pg.ops.repository import OpsRepository
+from adk_pg.ops.repository import OpsRepository, PrunePlan
 from adk_pg.sessions.validate import require_id
 
 __all__ = ["register"]
@@ -30,20 +32,27 @@ def register(commands: Any, parents: Parents) -> None:
         "written for --older-than, in batches of --batch-size sessions, each its own short "
         "transaction that skips sessions in use; app and user state stay. Age is measured "
         "by the database server's clock: the time of a session's last write (create, append, "
-        "import), never the timestamps its events carry, which the client chooses. Exit "
-        "codes: 0 done (or nothing to delete), 1 --dry-run found sessions to delete, 2 usage, "
-        "3 database error (batches before it stay deleted).",
+        "import), never the timestamps its events carry, which the client chooses. On a "
+        "terminal it asks before deleting (--yes does not ask). Exit codes: 0 done (or "
+        "nothing to delete), 1 --dry-run found sessions to delete or the deletion was not "
+        "confirmed, 2 usage, 3 database error (batches before it stay deleted).",
     )
     parser.add_argument(
         "--older-than",
         required=True,
         type=parse_duration,
         metavar="AGE",
-        help="the age, e.g. 30d, 12h, 90m, 2w or 1d12h",
+        help="the age, by the server's clock of each session's last write: e.g. 30d, 12h, "
+        "90min, 2w or 1d12h (units s, min, h, d, w; 'm' is refused: minutes or months?)",
     )
     parser.add_argument("--app", metavar="APP", help="only sessions of this app")
     parser.add_argument(
         "--dry-run", action="store_true", help="delete nothing; count what would go"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for confirmation (asked only when stdin is a terminal)",
     )
     parser.add_argument(
         "--batch-size",
@@ -65,6 +74,9 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )
         sessions = events = batches = 0
+        if not (args.dry_run or args.yes) and plan.sessions and not _confirmed(plan, app):
+            print("nothing deleted", file=sys.stderr)
+            return EXIT_CHECK_FAILED
         if not args.dry_run and plan.sessions:
             progress = TerminalProgress("prune")
             progress.start(plan.sessions, "sessions")
@@ -104,7 +116,22 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
         where = f" of app {app}" if app is not None else ""
         tail = "" if args.dry_run else f" in {batches} batch" + ("" if batches == 1 else "es")
         print(
-            f"{verb} {sessions} sessions ({events} events){where} not written since "
-            f"{show_time(plan.cutoff)} UTC{tail}"
+            printable(
+                f"{verb} {sessions} sessions ({events} events){where} not written since "
+                f"{show_time(plan.cutoff)} UTC{tail}"
+            )
         )
     return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK
+
+
+def _confirmed(plan: PrunePlan, app: str | None) -> bool:
+    """Ask on a terminal whether to delete; a script (stdin not a terminal) is not asked."""
+    if not sys.stdin.isatty():
+        return True
+    where = f" of app {app}" if app is not None else ""
+    question = (
+        f"delete {plan.sessions} sessions ({plan.events} events){where} not written since "
+        f"{show_time(plan.cutoff)} UTC? [y/N] "
+    )
+    print(printable(question), end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}

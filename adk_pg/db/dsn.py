@@ -1,13 +1,16 @@
 """DSN strings: which one to use, how to show it, what its query string carries, its secrets.
 
 Pure string work, no driver and no network: :mod:`adk_pg.db.pool` builds pools from what
-:func:`split_dsn` returns, and every module that reports an error uses :func:`redact_dsn` or
-:func:`scrub` so that a password never reaches a message.
+:func:`split_dsn` returns. The one redaction: every message that names a DSN shows it through
+:func:`redact_dsn`, which hides the password however the DSN is written; no other text is
+rewritten. :func:`split_dsn` refuses a DSN whose password URL parsers would split (an
+unescaped '/', '?', '#' or '@'), so that no parser's message can quote a piece of it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -20,9 +23,9 @@ __all__ = [
     "mentions_secret",
     "redact_dsn",
     "resolve_dsn",
-    "scrub",
     "secret_spellings",
     "split_dsn",
+    "with_connect_timeout",
     "with_database",
 ]
 
@@ -43,6 +46,9 @@ _QUERY_FLOATS = frozenset(
     {"pool_timeout", "pool_recycle", "max_inactive_connection_lifetime", "command_timeout"}
     | {"timeout"}
 )
+# What may follow the userinfo up to the path: one host or several, comma-separated.
+_HOSTS = re.compile(r"[A-Za-z0-9._~%\-\[\]:,]*")
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.%A-Za-z]*\]|[A-Za-z0-9._~%\-]*)(?::(?P<port>\d{1,5}))?")
 _SSLMODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
 _SCHEMES = frozenset({"postgres", "postgresql", "postgres+asyncpg", "postgresql+asyncpg"})
 
@@ -64,15 +70,15 @@ def redact_dsn(dsn: str) -> str:
         head, sep, rest = dsn.partition("://")
         if not sep:
             return "<DSN hidden: not a URL>"
-        userinfo, hosts, has_userinfo = _userinfo(rest)
-        if ":" in userinfo:
+        userinfo, hosts = _split_userinfo(rest)
+        if userinfo is not None and ":" in userinfo:
             userinfo = userinfo.split(":", 1)[0] + ":***"
         location, qmark, query = hosts.partition("?")
         pairs = []
         for pair in query.split("&") if qmark else ():
             key = pair.split("=", 1)[0]
             pairs.append(f"{key}=***" if unquote(key).lower() in SECRET_KEYS else pair)
-        auth = f"{userinfo}@" if has_userinfo else ""
+        auth = "" if userinfo is None else f"{userinfo}@"
         return f"{head}://{auth}{location}{qmark}{'&'.join(pairs)}"
     except Exception:
         return "<DSN hidden>"
@@ -110,6 +116,15 @@ def with_database(
     )
 
 
+def with_connect_timeout(dsn: str, timeout: float) -> str:
+    """``dsn`` with its ``connect_timeout`` query option set to ``timeout`` seconds."""
+    parts = urlsplit(dsn)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    pairs = [(k, v) for k, v in pairs if k not in {"connect_timeout", "timeout"}]
+    pairs.append(("connect_timeout", f"{timeout:g}"))
+    return urlunsplit(parts._replace(query=urlencode(pairs, quote_via=quote)))
+
+
 def split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
     """Normalise the scheme for asyncpg and take our options out of the query string.
 
@@ -126,6 +141,7 @@ def split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
             f"unsupported DSN scheme {scheme!r} in {redact_dsn(dsn)}: use postgresql://, "
             "postgres:// or postgresql+asyncpg://"
         )
+    _check_authority(dsn)
     try:
         parts = urlsplit(dsn)
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
@@ -164,8 +180,8 @@ def secret_spellings(dsns: Iterable[str], options: Mapping[str, Any] | None = No
     """
     found: set[str] = set()
     for dsn in dsns:
-        userinfo, hosts, _ = _userinfo(dsn.partition("://")[2])
-        if ":" in userinfo:
+        userinfo, hosts = _split_userinfo(dsn.partition("://")[2])
+        if userinfo is not None and ":" in userinfo:
             found.add(userinfo.split(":", 1)[1])
         for pair in hosts.partition("?")[2].split("&"):
             key, _, value = pair.partition("=")
@@ -181,13 +197,6 @@ def secret_spellings(dsns: Iterable[str], options: Mapping[str, Any] | None = No
     return {s for s in spellings if s}
 
 
-def scrub(text: str, secret_values: Iterable[str]) -> str:
-    """Replace each of ``secret_values`` in ``text`` with ``***``, longest first."""
-    for secret in sorted(secret_values, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
 def mentions_secret(exc: BaseException | None, secret_values: set[str]) -> bool:
     """Whether ``exc`` or any exception in its cause/context chain shows a secret."""
     seen: set[int] = set()
@@ -200,20 +209,50 @@ def mentions_secret(exc: BaseException | None, secret_values: set[str]) -> bool:
     return False
 
 
-def _userinfo(rest: str) -> tuple[str, str, bool]:
-    """Split what follows ``scheme://`` into (userinfo, hosts and the rest, had userinfo).
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """Split what follows ``scheme://`` into (userinfo or None, hosts and the rest).
 
-    The userinfo ends at the last '@' before the path. Passwords with unescaped '/', '?',
-    '#', '@' or '=' fool URL parsers, so widen the search step by step.
+    The userinfo ends at the *last* '@' that is followed by something shaped like a host
+    list: a password with an unescaped '/', '?', '#' or '@' then still counts as userinfo,
+    so it is hidden whole rather than shown in part (hiding too much is the safe side).
     """
-    at = -1
-    for stop in ("/", "?", "="):
-        at = rest.split(stop, 1)[0].rfind("@")
-        if at >= 0:
-            break
-    if at < 0:
-        return "", rest, False
-    return rest[:at], rest[at + 1 :], True
+    at = rest.rfind("@")
+    while at >= 0:
+        tail = rest[at + 1 :]
+        if _HOSTS.fullmatch(re.split(r"[/?]", tail, maxsplit=1)[0]):
+            return rest[:at], tail
+        at = rest.rfind("@", 0, at)
+    return None, rest
+
+
+def _check_authority(dsn: str) -> None:
+    """Refuse a DSN that URL parsers (ours, asyncpg's) would split in the wrong place.
+
+    Raises:
+        InvalidArgumentError: the user or password holds an unescaped '/', '?', '#' or '@'
+            (percent-encode it), a '#' elsewhere, or a malformed host or port; the message
+            shows the DSN redacted and never quotes a part of it.
+    """
+    rest = dsn.partition("://")[2]
+    userinfo, after = _split_userinfo(rest)
+    if userinfo is not None and any(c in userinfo for c in "/?#[]"):
+        raise InvalidArgumentError(
+            f"malformed DSN {redact_dsn(dsn)}: the user or password holds '/', '?', '#', "
+            "'[', ']' or '@': percent-encode them (%2F, %3F, %23, %5B, %5D, %40)"
+        )
+    if "#" in after:
+        raise InvalidArgumentError(
+            f"malformed DSN {redact_dsn(dsn)}: '#' must be percent-encoded as %23"
+        )
+    hosts = re.split(r"[/?]", after, maxsplit=1)[0]
+    for host in hosts.split(",") if hosts else ():
+        match = _HOST.fullmatch(host)
+        port = match.group("port") if match else None
+        if match is None or (port is not None and not 0 < int(port) <= 65535):
+            raise InvalidArgumentError(
+                f"malformed DSN {redact_dsn(dsn)}: each host must be name[:port] or "
+                "[IPv6][:port], with a port from 1 to 65535"
+            )
 
 
 def _parse_bool(key: str, value: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from adk_pg.db.dsn import mentions_secret, redact_dsn, scrub, secret_spellings
+from adk_pg.db.dsn import mentions_secret, redact_dsn, secret_spellings
 from adk_pg.db.pool_options import PoolConfig, pool_config
 from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
 
@@ -47,13 +47,27 @@ async def create_pool(
         OSError,
         TimeoutError,
         asyncio.TimeoutError,  # not yet TimeoutError on Python 3.10
+        # asyncpg's own parsing of the connection settings (a port it cannot read, ...).
+        ValueError,
+        TypeError,
+        OverflowError,
     ) as exc:
         failure: BaseException = exc
     # Raised outside the except block so that a driver exception whose text holds a secret
     # is not attached as __context__ either; it is chained only when it is clean.
-    error = _connect_error(failure, config)
-    secrets = _secrets(config)
-    raise error from (None if mentions_secret(failure, secrets) else failure)
+    secrets = secret_spellings([config.dsn], config.pool_kwargs)
+    # A failure of asyncpg's own DSN parsing can quote a piece of it; its configuration
+    # errors (a ValueError too) name settings.
+    parsing = isinstance(failure, (ValueError, TypeError, OverflowError)) and not isinstance(
+        failure, asyncpg.ClientConfigurationError
+    )
+    # Shown: its own text quotes no password. Chained: nothing in its chain does either.
+    own_text = f"{failure!s} {failure.args!r}"
+    shown = _shows_no_secret(failure) or not (
+        parsing or any(secret in own_text for secret in secrets)
+    )
+    clean = shown and not parsing and not mentions_secret(failure, secrets)
+    raise _connect_error(failure, config, shown=shown) from (failure if clean else None)
 
 
 @asynccontextmanager
@@ -79,18 +93,28 @@ async def single_connection(
         await pool.close()
 
 
-def _connect_error(exc: BaseException, config: PoolConfig) -> InvalidArgumentError | StorageError:
-    """The error create_pool raises for a driver failure, scrubbed of secrets."""
+def _shows_no_secret(exc: BaseException) -> bool:
+    """Whether a driver failure's own text can never hold a password: the server's.
+
+    The server does not know the password's text, so its messages ('password authentication
+    failed for user "x"', 'database "x" does not exist') are shown as they are. Any other
+    text (the operating system's, asyncpg's, a ``connect=`` hook's) is shown only when it
+    quotes no spelling of a password; a ValueError from parsing is never shown, as it can
+    quote a piece of one.
+    """
+    return isinstance(exc, asyncpg.PostgresError)
+
+
+def _connect_error(
+    exc: BaseException, config: PoolConfig, *, shown: bool
+) -> InvalidArgumentError | StorageError:
+    """The error create_pool raises for a driver failure: the DSN redacted, no secret."""
     where = redact_dsn(config.dsn)
-    detail = scrub(str(exc), _secrets(config)) or type(exc).__name__
-    if isinstance(exc, asyncpg.ClientConfigurationError):
+    if not shown:
+        detail = f"{type(exc).__name__} (its message is not shown: it may quote the password)"
+    else:
+        detail = str(exc) or type(exc).__name__
+    if isinstance(exc, (ValueError, TypeError, OverflowError, asyncpg.ClientConfigurationError)):
         return InvalidArgumentError(f"invalid connection settings for {where}: {detail}")
     base = storage_error(exc, f"cannot open a connection pool to {where}")
-    # Connection-time server messages ('password authentication failed for user "x"',
-    # 'database "x" does not exist') name no payloads and are what the operator needs.
     return StorageError(f"{base}: {detail}", sqlstate=base.sqlstate, retryable=base.retryable)
-
-
-def _secrets(config: PoolConfig) -> set[str]:
-    """Every spelling of every password the config carries, for scrubbing messages."""
-    return secret_spellings([config.dsn], config.pool_kwargs)

@@ -19,7 +19,7 @@ import pydantic_core
 from adk_pg.db.dsn import SECRET_KEYS, redact_dsn, resolve_dsn, split_dsn
 from adk_pg.errors import InvalidArgumentError
 
-__all__ = ["PoolConfig", "init_connection", "pool_config"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PoolConfig", "init_connection", "pool_config"]
 
 # Quoted: asyncpg's classes are generic only in its stubs, not at run time.
 _Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
@@ -34,6 +34,9 @@ DEFAULT_POOL_TIMEOUT = 30.0
 # first call without a connect; more would make every worker process hold connections that
 # SQLAlchemy (which opens lazily) never held, and exhaust max_connections on small servers.
 DEFAULT_MIN_SIZE = 1
+# asyncpg waits 60 s for a server that accepts the connection and never answers; a caller
+# (a web request, the command line) should hear about it far sooner.
+DEFAULT_CONNECT_TIMEOUT = 10.0
 # asyncpg's own default: close a connection after 5 idle minutes.
 DEFAULT_IDLE_LIFETIME = 300.0
 # One prepared statement per distinct SQL text per connection, evicted LRU. We ship ~20 named
@@ -246,8 +249,9 @@ def _map_options(opts: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
             _int(kw, name, minimum)
     if kw.get("command_timeout") is not None:
         _seconds(kw, "command_timeout", minimum=0, exclusive=True)
-    if "timeout" in kw:
-        _seconds(kw, "timeout", minimum=0, exclusive=True)
+    kw["timeout"] = _seconds(
+        kw, "timeout", minimum=0, default=DEFAULT_CONNECT_TIMEOUT, exclusive=True
+    )
     settings = kw.get("server_settings")
     if settings is not None and not (
         isinstance(settings, Mapping)

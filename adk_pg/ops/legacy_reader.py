@@ -76,6 +76,13 @@ class LegacyReader:
         with translate_errors("inspect the ADK tables"):
             rows = await conn.fetch(LEGACY_QUERIES.legacy_tables.sql, schema)
         tables = {r["table_name"]: set(r["columns"]) for r in rows}
+        # adk-pg's own tables have the same names; its sessions have a revision, ADK's never.
+        if "revision" in tables.get("sessions", set()):
+            raise LegacyDataError(
+                f"schema {schema!r} holds adk-pg's own tables, not those of ADK's "
+                "DatabaseSessionService: pass --schema with the schema ADK wrote (default "
+                "public), and --from with its database"
+            )
         if missing := [t for t in _TABLES if t not in tables]:
             raise LegacyDataError(
                 f"schema {schema!r} has no ADK session tables (missing: {', '.join(missing)}); "

@@ -16,7 +16,6 @@ import asyncpg
 
 from adk_pg.errors import (
     EventConflictError,
-    InvalidArgumentError,
     SessionNotFoundError,
     StaleSessionError,
     translate_errors,
@@ -61,12 +60,7 @@ async def append_event(
     user_id = validate.require_id(user_id, "user_id")
     session_id = validate.existing_session_id(session_id)
     event_id = validate.require_id(event_id, "event.id")
-    if expected_revision is not None and (
-        isinstance(expected_revision, bool)
-        or not isinstance(expected_revision, int)
-        or expected_revision < 0
-    ):
-        raise InvalidArgumentError("expected_revision must be an int >= 0 or None")
+    expected_revision = validate.revision(expected_revision)
     timestamp = validate.event_timestamp(event_timestamp)
     deltas = encode.state_json(state_delta, "event.actions.state_delta")
     args = (

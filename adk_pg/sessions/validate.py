@@ -121,6 +121,19 @@ def page_size(value: object) -> int | None:
     return value
 
 
+def revision(value: object) -> int | None:
+    """Check ``expected_revision``: None (do not check) or an int a bigint column holds.
+
+    Raises:
+        InvalidArgumentError: negative, too large, or not an int.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InvalidArgumentError("expected_revision must be an int from 0 to 2**63-1, or None")
+    return value
+
+
 def route_state(
     state: object,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,9 @@ WITH page AS (
            row_number() OVER (ORDER BY p.update_time, p.user_id, p.id) AS n
     FROM (SELECT s.user_id, s.id, s.state, s.revision, s.update_time
           FROM adk.sessions AS s
-          WHERE s.app_name = $1
+          -- COLLATE "POSIX" is how sessions_app_update_idx spells app_name (see migration
+          -- 0007): only this query can read it, so no lookup by key is ever planned on it.
+          WHERE s.app_name COLLATE "POSIX" = $1
             AND (s.update_time, s.user_id, s.id)
                 > (coalesce($2::timestamptz, '-infinity'), $3::text, $4::text)
           ORDER BY s.update_time, s.user_id, s.id

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from google.genai import types
 from adk_pg import Event, EventActions, EventConflictError, SessionStore
 from adk_pg.db.pool import create_pool
 from adk_pg.db.pool_options import init_connection
+from adk_pg.ops.queries import QUERIES as OPS_QUERIES
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.runner import migrate
 from adk_pg.sessions.queries import QUERIES
@@ -281,3 +283,47 @@ async def test_lookups_by_key_never_take_the_listing_index(server_dsn: str) -> N
             assert "sessions_app_update_idx" in {n.get("Index Name") for n in page}, page
         finally:
             await admin.close()
+
+
+async def test_export_and_prune_walk_the_key_whatever_the_statistics(server_dsn: str) -> None:
+    # Without statistics the planner takes tables for tiny and would read and sort every
+    # session for each export page or prune batch: quadratic. The operators' statements run
+    # after plan_key_walks, and then read sessions_pkey in order, in any plan mode.
+    async with throwaway_database(server_dsn) as dsn:
+        await migrate(dsn)
+        conn = await asyncpg.connect(dsn)
+        await init_connection(conn)
+        try:
+            await conn.execute(
+                "INSERT INTO adk.sessions (app_name, user_id, id)"
+                " SELECT 'a', 'u' || (i % 10), 's' || i FROM generate_series(1, 5000) AS i"
+            )
+            walks = [
+                (OPS_QUERIES.export_sessions.sql, (None, None, "", "", "", 100)),
+                (OPS_QUERIES.export_sessions.sql, ("a", None, "", "", "", 100)),
+                (OPS_QUERIES.prune_sessions.sql, ("a", datetime.now(timezone.utc), 500, "", "")),
+            ]
+            for mode in ("force_generic_plan", "force_custom_plan"):
+                for sql, args in walks:
+                    transaction = conn.transaction()
+                    await transaction.start()
+                    try:
+                        await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
+                        await conn.execute(OPS_QUERIES.plan_key_walks.sql)
+                        plan = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
+                    finally:
+                        await transaction.rollback()
+                    nodes = plan_nodes(plan[0]["Plan"])
+                    on_sessions = [
+                        n
+                        for n in nodes
+                        if n.get("Relation Name") == "sessions" and n["Node Type"] != "ModifyTable"
+                    ]
+                    kinds = {n["Node Type"] for n in on_sessions}
+                    assert kinds <= {"Index Scan", "Index Only Scan"}, (mode, sql, nodes)
+                    assert "sessions_pkey" in {n.get("Index Name") for n in on_sessions}
+                    # Each scan of sessions reads at most one page or batch, not the table.
+                    read = max(n["Actual Rows"] for n in on_sessions)
+                    assert read <= 500, (mode, sql, read)
+        finally:
+            await conn.close()

@@ -29,8 +29,9 @@ def register(commands: Any, parents: Parents) -> None:
         parents=[parents.database, parents.output],
         help="delete sessions not written for a while, in small batches",
         description="Delete the sessions (and, by cascade, their events) that have not been "
-        "written for --older-than, in batches of --batch-size sessions, each its own short "
-        "transaction that skips sessions in use; app and user state stay. Age is measured "
+        "written for --older-than. Each batch examines the next --batch-size sessions of an "
+        "app in key order and deletes the old ones among them, in its own short transaction "
+        "that skips sessions in use; app and user state stay. Age is measured "
         "by the database server's clock: the time of a session's last write (create, append, "
         "import), never the timestamps its events carry, which the client chooses. On a "
         "terminal it asks before deleting (--yes does not ask). Exit codes: 0 done (or "
@@ -59,7 +60,7 @@ def register(commands: Any, parents: Parents) -> None:
         type=positive_int,
         default=500,
         metavar="N",
-        help="sessions per delete statement (default 500)",
+        help="sessions examined per delete statement (default 500)",
     )
     parser.set_defaults(run=_prune_command)
 

@@ -28,6 +28,7 @@ class OpsQueries:
     import_user_state: Query
     list_apps: Query
     list_session_summaries: Query
+    plan_key_walks: Query
     plan_prune: Query
     prune_sessions: Query
 

@@ -148,6 +148,7 @@ class OpsRepository:
             with translate_errors("open a snapshot"):
                 transaction = conn.transaction(isolation="repeatable_read", readonly=True)
                 await transaction.start()
+                await conn.execute(QUERIES.plan_key_walks.sql)
             try:
                 yield Snapshot(conn)
             finally:
@@ -220,13 +221,13 @@ class OpsRepository:
         Raises:
             StorageError: the database failed; this batch deleted nothing.
         """
-        row = await self._fetchrow(
-            f"prune sessions of app {app_name!r}",
-            QUERIES.prune_sessions.sql,
-            app_name,
-            cutoff,
-            batch_size,
-            *after,
-        )
+        action = f"prune sessions of app {app_name!r}"
+        with translate_errors(action):
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(QUERIES.plan_key_walks.sql)
+                row = await conn.fetchrow(
+                    QUERIES.prune_sessions.sql, app_name, cutoff, batch_size, *after
+                )
+        assert row is not None  # no FROM at the top: always one row
         last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
         return PruneBatch(sessions=int(row["sessions"]), events=int(row["events"]), last=last)

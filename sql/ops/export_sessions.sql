@@ -11,32 +11,38 @@
 -- $5 after_id text
 -- $6 page_size integer
 -- returns: rows (app_name, user_id, id, event_count, line)
-SELECT s.app_name,
-       s.user_id,
-       s.id,
+WITH page AS (
+    -- The page first, then its events: the page is one ordered read of sessions_pkey.
+    SELECT s.app_name, s.user_id, s.id, s.revision, s.create_time, s.update_time, s.state
+    FROM adk.sessions AS s
+    WHERE ($1::text IS NULL OR s.app_name = $1::text)
+      AND ($2::text IS NULL OR s.user_id = $2::text)
+      AND (s.app_name, s.user_id, s.id) > ($3::text, $4::text, $5::text)
+    ORDER BY s.app_name, s.user_id, s.id
+    LIMIT $6::integer
+)
+SELECT p.app_name,
+       p.user_id,
+       p.id,
        ev.event_count,
        json_build_object(
            'type', 'session',
-           'app_name', s.app_name,
-           'user_id', s.user_id,
-           'id', s.id,
-           'revision', s.revision,
+           'app_name', p.app_name,
+           'user_id', p.user_id,
+           'id', p.id,
+           'revision', p.revision,
            'create_time',
-           to_char(s.create_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           to_char(p.create_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            'update_time',
-           to_char(s.update_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-           'state', s.state,
+           to_char(p.update_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'state', p.state,
            'events', ev.events)::text AS line
-FROM adk.sessions AS s
+FROM page AS p
 CROSS JOIN LATERAL (
     SELECT count(*) AS event_count,
            ('[' || coalesce(string_agg(e.document, ',' ORDER BY e."timestamp", e.id), '')
             || ']')::json AS events
     FROM adk.event_documents AS e
-    WHERE e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
+    WHERE e.app_name = p.app_name AND e.user_id = p.user_id AND e.session_id = p.id
 ) AS ev
-WHERE ($1::text IS NULL OR s.app_name = $1::text)
-  AND ($2::text IS NULL OR s.user_id = $2::text)
-  AND (s.app_name, s.user_id, s.id) > ($3::text, $4::text, $5::text)
-ORDER BY s.app_name, s.user_id, s.id
-LIMIT $6::integer;
+ORDER BY p.app_name, p.user_id, p.id;

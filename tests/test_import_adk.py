@@ -502,3 +502,17 @@ async def test_v1_tables_in_another_schema_and_another_database(
             mine = await ours.get_session(app_name=APP, user_id="ann", session_id="s0")
             assert await ours.get_user_state(app_name=APP, user_id="ann") == their_user_state
     assert_same(theirs, mine)
+
+
+def test_importing_the_adk_package_without_google_adk_says_what_to_install() -> None:
+    script = (
+        "import sys; sys.modules['google.adk'] = None\n"
+        "try:\n    import adk_pg.adk\nexcept ImportError as exc:\n    print(exc)\n"
+        "import adk_pg, adk_pg.sessions.store  # the core needs no google-adk\n"
+        "print('core ok', adk_pg.__version__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert "needs google-adk, which is not installed: pip install 'adk-pg[adk]'" in out
+    assert "core ok" in out

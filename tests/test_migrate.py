@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import asyncpg
 import pytest
 from _dbutil import BUNDLED, copy_migrations, ledger, next_migration, random_name
 
+from adk_pg.adk import PostgresSessionService
 from adk_pg.db.dsn import with_database
 from adk_pg.db.paths import resource_dir
 from adk_pg.errors import MigrationError, SchemaOutdatedError
@@ -415,3 +417,26 @@ def test_quote_ident() -> None:
     for bad in ("", "a\x00b", "x" * 64):
         with pytest.raises(ValueError, match="identifier"):
             quote_ident(bad)
+
+
+async def test_first_use_logs_each_migration_it_applies_at_info(
+    server_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adk_pg")
+
+    def applied() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "adk_pg" and r.levelno == logging.INFO
+        ]
+
+    async with throwaway_database(server_dsn) as dsn:
+        async with PostgresSessionService(dsn) as service:
+            await service.create_session(app_name="a", user_id="u")
+        assert applied()[0].startswith("applied migration 0001_initial_schema")
+        assert len(applied()) == BUNDLED
+        caplog.clear()
+        async with PostgresSessionService(dsn) as again:  # the schema is current: nothing
+            await again.create_session(app_name="a", user_id="u")
+        assert applied() == []

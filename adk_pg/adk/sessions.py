@@ -30,7 +30,8 @@ from adk_pg.adk.errors import (
     StaleSessionError,
 )
 from adk_pg.adk.markers import revision_of, revision_of_markerless, to_session
-from adk_pg.sessions import encode, validate
+from adk_pg.db import values
+from adk_pg.sessions import validate
 from adk_pg.sessions.decode import ListDecoder, genai_no_ops
 from adk_pg.sessions.rows import SessionRows
 from adk_pg.sessions.samples import SAMPLE_EVENTS_JSON
@@ -229,7 +230,7 @@ class PostgresSessionService(BaseSessionService):
         # they change only once the event is stored.
         temp_keys = {key for key in delta if key.startswith(State.TEMP_PREFIX)}
         exclude = {"actions": {"state_delta": temp_keys}} if temp_keys else None
-        event_json = encode.dump_json(
+        event_json = values.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, exclude=exclude, **kw),
             "event",
             event,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from adk_pg.db import values
 from adk_pg.db.pool import create_pool
 from adk_pg.schema.runner import ensure_current
-from adk_pg.sessions import validate
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -76,8 +76,8 @@ def app_user_filters(args: argparse.Namespace) -> tuple[str | None, str | None]:
     Raises:
         InvalidArgumentError: a blank or over-long id.
     """
-    app = None if args.app is None else validate.require_id(args.app, "--app")
-    user = None if args.user is None else validate.require_id(args.user, "--user")
+    app = None if args.app is None else values.require_id(args.app, "--app")
+    user = None if args.user is None else values.require_id(args.user, "--user")
     return app, user
 
 

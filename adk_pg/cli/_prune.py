@@ -16,8 +16,8 @@ from adk_pg.cli._output import (
     printable,
     show_time,
 )
+from adk_pg.db.values import require_id
 from adk_pg.ops.repository import OpsRepository, PrunePlan
-from adk_pg.sessions.validate import require_id
 
 __all__ = ["register"]
 

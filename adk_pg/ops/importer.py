@@ -17,6 +17,7 @@ from typing import Any
 import pydantic_core
 from pydantic import ValidationError
 
+from adk_pg.db import values
 from adk_pg.errors import InvalidArgumentError, StorageError
 from adk_pg.ops.repository import OpsRepository
 from adk_pg.ops.session_ids import SessionIds
@@ -29,7 +30,7 @@ from adk_pg.ops.transfer import (
     Progress,
     TransferFormatError,
 )
-from adk_pg.sessions import encode, validate
+from adk_pg.sessions import validate
 from adk_pg.sessions.models import EVENT_LIST
 
 __all__ = ["EventCheck", "Importer", "import_jsonl", "read_as_the_store_does"]
@@ -83,7 +84,7 @@ class Importer:
         _check_session_doc(doc, where)
         self._check_events(doc["events"], where)
         session_id = self._ids.claim(doc["app_name"], doc["user_id"], doc["id"], where)
-        text = encode.json_text(doc, where) if line is None else line
+        text = values.json_text(doc, where) if line is None else line
         name = f"session {doc['app_name']!r}/{doc['user_id']!r}/{session_id!r}"
         with _naming(where, name):
             imported, events = await self._ops.import_session(text, session_id)
@@ -105,7 +106,7 @@ class Importer:
         _check_keys(doc, ("app_name",) if kind == "app_state" else ("app_name", "user_id"), where)
         _check_times(doc, ("update_time",), where)
         _check_state(doc, where)
-        text = encode.json_text(doc, where) if line is None else line
+        text = values.json_text(doc, where) if line is None else line
         with _naming(where, kind):
             if kind == "app_state":
                 imported = await self._ops.import_app_state(text)
@@ -174,7 +175,7 @@ def _check_session_doc(doc: Any, where: str) -> None:
         if not isinstance(event, dict):
             raise fail(f"event #{index + 1} is not an object")
         try:
-            validate.require_id(event.get("id"), "event id")
+            values.require_id(event.get("id"), "event id")
             validate.event_timestamp(event.get("timestamp"))
         except InvalidArgumentError as exc:
             raise fail(f"event #{index + 1}: {exc}") from None
@@ -187,7 +188,7 @@ def _check_keys(doc: Any, keys: tuple[str, ...], where: str) -> None:
         raise TransferFormatError(f"{where}: not a JSON object")
     for key in keys:
         try:
-            validate.require_id(doc.get(key), key)
+            values.require_id(doc.get(key), key)
         except InvalidArgumentError as exc:
             raise TransferFormatError(f"{where}: {exc}") from None
 

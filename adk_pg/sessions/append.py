@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from adk_pg.db import values
 from adk_pg.errors import (
     EventConflictError,
     SessionNotFoundError,
@@ -56,10 +57,10 @@ async def append_event(
         EventConflictError: an event with this id and other content is stored.
         StorageError: the database failed; nothing was written.
     """
-    app_name = validate.require_id(app_name, "app_name")
-    user_id = validate.require_id(user_id, "user_id")
+    app_name = values.require_id(app_name, "app_name")
+    user_id = values.require_id(user_id, "user_id")
     session_id = validate.existing_session_id(session_id)
-    event_id = validate.require_id(event_id, "event.id")
+    event_id = values.require_id(event_id, "event.id")
     expected_revision = validate.revision(expected_revision)
     timestamp = validate.event_timestamp(event_timestamp)
     deltas = encode.state_json(state_delta, "event.actions.state_delta")

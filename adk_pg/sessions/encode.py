@@ -1,117 +1,48 @@
-"""JSON text for PostgreSQL's jsonb, made before any SQL runs: state and events.
+"""A session's state and state deltas as the JSON objects of its three rows.
 
-Values become what ADK's database service makes of them (pydantic's JSON mode); what jsonb
-cannot hold (a NUL character, a lone surrogate), bytes that are not UTF-8 text and nesting
-deeper than a read can parse are refused with :class:`~adk_pg.errors.InvalidArgumentError`.
+App and user keys lose their prefix and ``temp:`` keys are dropped, as ADK routes them; the
+values become JSON text as :func:`adk_pg.db.values.json_text` makes it.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import pydantic_core
-
+from adk_pg.db.values import json_text
 from adk_pg.errors import InvalidArgumentError
-from adk_pg.sessions.validate import MAX_JSON_DEPTH, is_unicode, route_state
+from adk_pg.sessions.models import APP_PREFIX, TEMP_PREFIX, USER_PREFIX
 
-__all__ = ["dump_json", "json_text", "state_json"]
-
-logger = logging.getLogger("adk_pg")
-
-# An escaped NUL in JSON text: `\u0000` preceded by an even number of backslashes.
-_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+__all__ = ["route_state", "state_json"]
 
 
-def _jsonable_fallback(value: Any) -> Any:
-    return pydantic_core.to_jsonable_python(value, serialize_unknown=True)
+def route_state(
+    state: object,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Split an initial state into (session, app, user) buckets; drop ``temp:`` keys.
 
-
-def dump_json(dump: Callable[..., bytes | str], what: str, value: object) -> str:
-    """Run a JSON serialiser, turning values that are not JSON into what ADK makes of them.
-
-    ``dump`` is called with no argument first, then (if a value cannot be serialised) with
-    ``fallback=`` set to pydantic's ``to_jsonable_python(..., serialize_unknown=True)``, and
-    a warning is logged, exactly as ADK's ``extract_json_safe_state_delta`` does. ``value`` is
-    what ``dump`` serialises: when even the fallback fails, it is searched for the reason.
+    App and user keys lose their prefix, as ADK stores them.
 
     Raises:
-        InvalidArgumentError: the value holds what PostgreSQL's jsonb cannot store (a NUL
-            character, a lone surrogate), bytes that are not UTF-8 text, or is nested too deeply.
+        InvalidArgumentError: the state is not a dict with string keys.
     """
-    try:
-        out = dump()
-    except pydantic_core.PydanticSerializationError:
-        try:
-            out = dump(fallback=_jsonable_fallback)
-        except pydantic_core.PydanticSerializationError as exc:
-            raise InvalidArgumentError(f"{what} {_unstorable(value)}") from exc
-        logger.warning("%s holds values that are not JSON; storing their string form", what)
-    raw = out if isinstance(out, bytes) else out.encode()
-    if b"\\u0000" in raw and _ESCAPED_NUL.search(raw):
-        raise InvalidArgumentError(
-            f"{what} holds a NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
-        )
-    # Reads parse with pydantic-core, which stops at 200 levels, and get_session /
-    # list_sessions wrap a document in up to two more: refuse what could never be read back.
-    # A document is at most as deep as it has brackets, so the exact check is rare.
-    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
-        try:
-            pydantic_core.from_json(b"[[" + raw + b"]]")
-        except ValueError as exc:
-            raise InvalidArgumentError(_too_deep(what)) from exc
-    return raw.decode()
-
-
-def _too_deep(what: str) -> str:
-    return f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels can be read back"
-
-
-def _unstorable(value: object) -> str:
-    """Why a value that pydantic cannot serialise, even with the fallback, cannot be stored.
-
-    Found by looking at the value itself, not at the serialiser's message: a walk that stops
-    at the first bad string, bytes or nesting level (it runs only once serialising failed).
-    """
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return f"is nested too deeply: at most {MAX_JSON_DEPTH} levels can be read back"
-        if isinstance(item, str):
-            if not is_unicode(item):
-                return "holds a lone surrogate, which is not valid Unicode"
-        elif isinstance(item, (bytes, bytearray)):
-            try:
-                bytes(item).decode("utf-8")
-            except UnicodeDecodeError:
-                return (
-                    "holds bytes that are not UTF-8 text; state keeps bytes as UTF-8 text, as "
-                    "ADK's database services do: encode binary data first (e.g. base64)"
-                )
-        elif isinstance(item, Mapping):
-            stack.extend((child, depth + 1) for pair in item.items() for child in pair)
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend((child, depth + 1) for child in item)
-        elif hasattr(item, "__pydantic_fields__"):
-            stack.extend((child, depth + 1) for child in vars(item).values())
-    return "cannot be stored as JSON"
-
-
-def json_text(value: Mapping[str, Any], what: str) -> str:
-    """Serialise a JSON object (state) to text, as :func:`dump_json` does.
-
-    Values become what ADK's ``make_json_safe_state`` makes of them (pydantic's JSON mode):
-    bytes are UTF-8 text, datetimes ISO 8601 strings, sets lists, models objects; NaN and
-    infinities are stored as null.
-    """
-
-    def dump(**kwargs: Any) -> bytes:
-        return pydantic_core.to_json(value, inf_nan_mode="null", **kwargs)
-
-    return dump_json(dump, what, value)
+    if state is None:
+        return {}, {}, {}
+    if not isinstance(state, Mapping):
+        raise InvalidArgumentError(f"state must be a dict, not {type(state).__name__}")
+    session: dict[str, Any] = {}
+    app: dict[str, Any] = {}
+    user: dict[str, Any] = {}
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError("state keys must be strings")
+        if key.startswith(APP_PREFIX):
+            app[key[len(APP_PREFIX) :]] = value
+        elif key.startswith(USER_PREFIX):
+            user[key[len(USER_PREFIX) :]] = value
+        elif not key.startswith(TEMP_PREFIX):
+            session[key] = value
+    return session, app, user
 
 
 def state_json(state: object, what: str) -> tuple[str, str | None, str | None]:

@@ -22,8 +22,8 @@ from typing import Any
 
 import pydantic_core
 
+from adk_pg.db.values import MAX_ID_LENGTH, is_unicode
 from adk_pg.errors import InvalidArgumentError
-from adk_pg.sessions.validate import MAX_ID_LENGTH, is_unicode
 
 __all__ = [
     "FIRST_NEWEST",

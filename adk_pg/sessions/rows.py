@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
+from adk_pg.db import values
 from adk_pg.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -71,8 +72,8 @@ class SessionRows:
             AlreadyExistsError: a session with that id exists.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
+        app_name = values.require_id(app_name, "app_name")
+        user_id = values.require_id(user_id, "user_id")
         session_id = validate.session_id_or_new(session_id)
         session_json, app_json, user_json = encode.state_json(state, "state")
         with translate_errors(f"create_session {session_id!r}"):
@@ -108,8 +109,8 @@ class SessionRows:
             InvalidArgumentError: a bad id or a negative ``num_recent_events``.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
+        app_name = values.require_id(app_name, "app_name")
+        user_id = values.require_id(user_id, "user_id")
         session_id = validate.existing_session_id(session_id)
         limit = validate.num_recent_events(num_recent_events)
         after = validate.after_timestamp(after_timestamp)
@@ -135,9 +136,9 @@ class SessionRows:
             InvalidArgumentError: a bad id, page size or page token.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
+        app_name = values.require_id(app_name, "app_name")
         if user_id is not None:
-            user_id = validate.require_id(user_id, "user_id")
+            user_id = values.require_id(user_id, "user_id")
         size = validate.page_size(page_size)
         after = _FIRST_PAGE
         if page_token is not None:
@@ -170,8 +171,8 @@ class SessionRows:
             InvalidArgumentError: a bad id.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
+        app_name = values.require_id(app_name, "app_name")
+        user_id = values.require_id(user_id, "user_id")
         with translate_errors(f"get_user_state {user_id!r}"):
             row = await self._fetchrow(QUERIES.get_user_state.sql, app_name, user_id)
         return {} if row is None else dict(row["state"])
@@ -183,7 +184,7 @@ class SessionRows:
             InvalidArgumentError: a bad app name.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
+        app_name = values.require_id(app_name, "app_name")
         with translate_errors(f"get_app_state {app_name!r}"):
             row = await self._fetchrow(QUERIES.get_app_state.sql, app_name)
         return {} if row is None else dict(row["state"])
@@ -195,8 +196,8 @@ class SessionRows:
             InvalidArgumentError: a bad id.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
+        app_name = values.require_id(app_name, "app_name")
+        user_id = values.require_id(user_id, "user_id")
         session_id = validate.existing_session_id(session_id)
         with translate_errors(f"delete_session {session_id!r}"):
             async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
@@ -252,8 +253,8 @@ class SessionRows:
             SessionNotFoundError: the session does not exist.
             StorageError: the database failed.
         """
-        app_name = validate.require_id(app_name, "app_name")
-        user_id = validate.require_id(user_id, "user_id")
+        app_name = values.require_id(app_name, "app_name")
+        user_id = values.require_id(user_id, "user_id")
         session_id = validate.existing_session_id(session_id)
         size = validate.page_size(page_size)
         if not isinstance(newest_first, bool):

@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from adk_pg.db import values
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
-from adk_pg.sessions import encode, paging, validate
+from adk_pg.sessions import paging, validate
 from adk_pg.sessions.decode import decode_events, page_from_record, session_from_record
 from adk_pg.sessions.models import (
     TEMP_PREFIX,
@@ -212,7 +213,7 @@ class SessionStore:
                 update={"actions": event.actions.model_copy(update={"state_delta": delta})}
             )
         validate.event_timestamp(event.timestamp)
-        event_json = encode.dump_json(
+        event_json = values.dump_json(
             lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event", event
         )
         return await self._rows.append(

@@ -12,26 +12,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from adk_pg.db.values import check_id_text, require_id, unicode_text
 from adk_pg.errors import InvalidArgumentError
-from adk_pg.sessions.models import APP_PREFIX, TEMP_PREFIX, USER_PREFIX
 
-MAX_ID_LENGTH = 128  # the varchar(128) of the key columns
 MAX_PAGE_SIZE = 10_000
-MAX_JSON_DEPTH = 198
-
-
-def require_id(value: object, what: str) -> str:
-    """Check an app name or user id: a non-blank string of at most 128 characters.
-
-    Raises:
-        InvalidArgumentError: not a string, blank, too long, or holding a NUL character.
-    """
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise InvalidArgumentError(f"{what} must not be empty or blank")
-    _check_length_and_nul(value, what)
-    return value
 
 
 def session_id_or_new(value: object) -> str:
@@ -49,7 +33,7 @@ def session_id_or_new(value: object) -> str:
     stripped = value.strip()
     if not stripped:
         return str(uuid.uuid4())
-    _check_length_and_nul(stripped, "session_id")
+    check_id_text(stripped, "session_id")
     return stripped
 
 
@@ -65,17 +49,6 @@ def existing_session_id(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidArgumentError(f"session_id must be a string, not {type(value).__name__}")
     return require_id(value.strip(), "session_id")
-
-
-def _check_length_and_nul(value: str, what: str) -> None:
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidArgumentError(
-            f"{what} is {len(value)} characters long; the limit is {MAX_ID_LENGTH}"
-        )
-    if "\x00" in value:
-        raise InvalidArgumentError(f"{what} contains a NUL character")
-    if not value.isascii():
-        unicode_text(value, what)
 
 
 def num_recent_events(value: object) -> int | None:
@@ -134,35 +107,6 @@ def revision(value: object) -> int | None:
     return value
 
 
-def route_state(
-    state: object,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Split an initial state into (session, app, user) buckets; drop ``temp:`` keys.
-
-    App and user keys lose their prefix, as ADK stores them.
-
-    Raises:
-        InvalidArgumentError: the state is not a dict with string keys.
-    """
-    if state is None:
-        return {}, {}, {}
-    if not isinstance(state, Mapping):
-        raise InvalidArgumentError(f"state must be a dict, not {type(state).__name__}")
-    session: dict[str, Any] = {}
-    app: dict[str, Any] = {}
-    user: dict[str, Any] = {}
-    for key, value in state.items():
-        if not isinstance(key, str):
-            raise InvalidArgumentError("state keys must be strings")
-        if key.startswith(APP_PREFIX):
-            app[key[len(APP_PREFIX) :]] = value
-        elif key.startswith(USER_PREFIX):
-            user[key[len(USER_PREFIX) :]] = value
-        elif not key.startswith(TEMP_PREFIX):
-            session[key] = value
-    return session, app, user
-
-
 def event_timestamp(value: object) -> float:
     """Check an event timestamp: a finite epoch that PostgreSQL's timestamptz can hold.
 
@@ -185,21 +129,3 @@ def state_delta_keys(delta: Mapping[str, Any]) -> None:
     for key in delta:
         if not key.isascii():
             unicode_text(key, "event.actions.state_delta key")
-
-
-def is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def unicode_text(value: str, what: str) -> None:
-    """Check that ``value`` is valid Unicode (UTF-8 encodable).
-
-    Raises:
-        InvalidArgumentError: it holds a lone surrogate.
-    """
-    if not is_unicode(value):
-        raise InvalidArgumentError(f"{what} holds a lone surrogate, which is not valid Unicode")

@@ -103,7 +103,9 @@ async def admin(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def db(dsn: str, admin: asyncpg.Connection) -> str:
     """The run's database with every adk table emptied: the start of each storage test."""
-    await admin.execute("TRUNCATE adk.events, adk.sessions, adk.app_states, adk.user_states")
+    await admin.execute(
+        "TRUNCATE adk.events, adk.sessions, adk.app_states, adk.user_states, adk.memories"
+    )
     return dsn
 
 

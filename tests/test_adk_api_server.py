@@ -74,6 +74,8 @@ async def api_server(
             str(agents),
             "--session_service_uri",
             session_uri,
+            "--memory_service_uri",  # built at start: a bad factory stops the server
+            session_uri,
             "--host",
             "127.0.0.1",
             "--port",

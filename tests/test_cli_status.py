@@ -44,6 +44,7 @@ async def test_status_counts_everything(store: SessionStore, db: str) -> None:
         "3",
         "2",
     )
+    assert lines["memories"] == "0"
     assert "events" in lines["size"]
     assert "kB" in lines["size"]
     report = json.loads(as_json.out)
@@ -57,6 +58,7 @@ async def test_status_counts_everything(store: SessionStore, db: str) -> None:
         "events",
         "app_states",
         "user_states",
+        "memories",
         "schema_migrations",
     }
     assert report["total_bytes"] == sum(report["table_bytes"].values()) > 0

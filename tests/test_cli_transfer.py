@@ -58,19 +58,22 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
     to_file = await adk_pg("export", "--dsn", db, "-o", str(path))
     to_stdout = await run_main("export", "--dsn", db, "--json")
     assert to_file.code == 0, to_file
-    assert to_file.out == "exported 3 sessions (5 events), 1 app states, 2 user states\n"
+    assert (
+        to_file.out == "exported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
+    )
     assert json.loads(to_stdout.err) == {
         "sessions": 3,
         "events": 5,
         "app_states": 1,
         "user_states": 2,
+        "memories": 0,
     }
     text = path.read_text()
     # The same data either way; only the header's export time differs.
     assert text.splitlines()[1:] == to_stdout.out.splitlines()[1:]
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["format"] == "adk-pg-export"
-    assert (lines[0]["version"], lines[0]["sessions"], lines[0]["events"]) == (1, 3, 5)
+    assert (lines[0]["version"], lines[0]["sessions"], lines[0]["events"]) == (2, 3, 5)
     assert [line.get("type") for line in lines[1:]] == ["session"] * 3 + ["app_state"] + [
         "user_state"
     ] * 2 + ["end"]
@@ -82,7 +85,7 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
 
     first = await adk_pg("import", str(path), "--dsn", target)
     assert first.code == 0, first
-    assert first.out == "imported 3 sessions (5 events), 1 app states, 2 user states\n"
+    assert first.out == "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
     assert await dump(target) == await dump(db)
 
     again = await adk_pg("import", "-", "--dsn", target, "--json", stdin=path.read_bytes())
@@ -95,6 +98,8 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
         "app_states_skipped": 1,
         "user_states_imported": 0,
         "user_states_skipped": 2,
+        "memories_imported": 0,
+        "memories_skipped": 0,
         "session_ids_changed": 0,
         "session_id_changes": [],
     }
@@ -132,7 +137,7 @@ async def test_malformed_files_are_refused_naming_the_line(
     header = json.loads(good[0])
     cases = {
         "not_export": ['{"hello": 1}\n'],
-        "future": [json.dumps({**header, "version": 2}) + "\n"],
+        "future": [json.dumps({**header, "version": 3}) + "\n"],
         "truncated": good[:3],  # two sessions, no end line
         "garbage": [*good[:2], "{not json\n", *good[2:]],
         "bad_session": [good[0], '{"type": "session", "app_name": "a"}\n'],
@@ -145,7 +150,7 @@ async def test_malformed_files_are_refused_naming_the_line(
     results = {n: await run_main("import", str(tmp_path / n), "--dsn", target) for n in cases}
     expected = {
         "not_export": "line 1: not an adk-pg export",
-        "future": "line 1: export format version 2 is not supported",
+        "future": "line 1: export format version 3 is not supported",
         "truncated": "the input ends at line 3 without its end line: it is truncated",
         "garbage": "line 3: not valid JSON",
         "bad_session": "line 2: user_id must be a string",
@@ -189,7 +194,7 @@ async def test_a_padded_session_id_is_stripped_and_the_session_is_usable(
     first = await adk_pg("import", str(path), "--dsn", target)
     assert first.code == 0, first
     assert first.out == (
-        "imported 3 sessions (5 events), 1 app states, 2 user states\n"
+        "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
         "changed 1 session ids (stripped, or generated for a blank id):\n"
         "  app 'weather' user 'bob': ' s2\\t' -> 's2'\n"
     )

@@ -195,7 +195,7 @@ async def test_v1_in_place_keeps_everything_and_is_idempotent(fresh: str) -> Non
     first = await adk_pg("import-adk", "--from", adk_url(fresh), "--dsn", fresh, env=env)
     assert (first.code, first.err) == (0, ""), first
     assert "read ADK schema v1 tables in schema public" in first.out
-    assert "imported 4 sessions (9 events), 2 app states, 4 user states" in first.out
+    assert "imported 4 sessions (9 events), 2 app states, 4 user states, 0 memories" in first.out
     sessions = await compare(fresh, fresh, keys)
     # The exact epoch from event_data, not the microsecond column.
     assert sessions[0] is not None

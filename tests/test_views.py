@@ -1,4 +1,4 @@
-"""The psql views of migration 0002: ``adk.session_overview`` and ``adk.event_log``."""
+"""The psql views: ``adk.session_overview``, ``adk.event_log`` (0002), ``adk.memory_log`` (0009)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from datetime import datetime, timezone
 import asyncpg
 from _cli import TRICKY_TIMES, fill
 from _dbutil import REPO_ROOT
+from google.genai import types
 
+from adk_pg.memory.models import NewMemory
+from adk_pg.memory.store import MemoryStore
 from adk_pg.sessions.store import SessionStore
 
 
@@ -77,6 +80,45 @@ async def test_event_log_shows_text_calls_responses_and_deltas(
     assert (empty["summary"], empty["text"]) == (None, None)
 
 
+async def test_memory_log_reads_like_a_diary(pool: asyncpg.Pool, admin: asyncpg.Connection) -> None:
+    store = MemoryStore(pool)
+    content = types.Content(
+        role="model",
+        parts=[types.Part(text="first line"), types.Part(text="second line")],
+    )
+    await store.add(
+        app_name="a",
+        user_id="u",
+        memories=[
+            NewMemory(id="m1", content=content, author="bot", event_time=0.5, session_id="s"),
+            NewMemory(id="m2", content=content),
+        ],
+    )
+    await store.delete(app_name="a", user_id="u", memory_id="m2")
+    rows = await admin.fetch(
+        "SELECT memory_id, session_id, author, event_time, text, deleted"
+        " FROM adk.memory_log ORDER BY memory_id"
+    )
+    assert [dict(r) for r in rows] == [
+        {
+            "memory_id": "m1",
+            "session_id": "s",
+            "author": "bot",
+            "event_time": datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc),
+            "text": "first line\nsecond line",
+            "deleted": False,
+        },
+        {
+            "memory_id": "m2",
+            "session_id": None,
+            "author": None,
+            "event_time": None,
+            "text": None,
+            "deleted": True,
+        },
+    ]
+
+
 async def test_the_views_and_their_columns_are_documented(admin: asyncpg.Connection) -> None:
     rows = await admin.fetch(
         "SELECT c.relname, a.attname, obj_description(c.oid, 'pg_class') AS view_comment,"
@@ -85,7 +127,8 @@ async def test_the_views_and_their_columns_are_documented(admin: asyncpg.Connect
         " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0"
         " WHERE n.nspname = 'adk' AND c.relkind = 'v'"
     )
-    assert {r["relname"] for r in rows} == {"session_overview", "event_log", "event_documents"}
+    views = {r["relname"] for r in rows}
+    assert views == {"session_overview", "event_log", "event_documents", "memory_log"}
     undocumented = [(r["relname"], r["attname"]) for r in rows if not r["column_comment"]]
     assert undocumented == []
     assert all(r["view_comment"] for r in rows)

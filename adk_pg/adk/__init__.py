@@ -21,12 +21,14 @@ from adk_pg.adk.errors import (
     SessionNotFoundError,
     StaleSessionError,
 )
+from adk_pg.adk.memory import PostgresMemoryService
 from adk_pg.adk.services import register_services
 from adk_pg.adk.sessions import PostgresSessionService, read_as_adk_does
 
 __all__ = [
     "AlreadyExistsError",
     "EventConflictError",
+    "PostgresMemoryService",
     "PostgresSessionService",
     "SessionNotFoundError",
     "StaleSessionError",

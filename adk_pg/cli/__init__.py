@@ -10,11 +10,15 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg export [--app A] [--user U] [-o FILE]          (JSON Lines; see adk_pg.ops.transfer)
     adk-pg import FILE|-
     adk-pg import-adk --from DSN [--schema public]
-    adk-pg prune --older-than 30d [--app A] [--dry-run] [--batch-size 500]
+    adk-pg prune --older-than 30d [--memories] [--app A] [--dry-run] [--batch-size 500]
+    adk-pg memory search --app A --user U QUERY [--limit N]
+    adk-pg memory list|forget --app A --user U
+    adk-pg memory delete --app A --user U ID
 
 Exit codes: 0 done; 1 a check found work or nothing matched (``migrate --check`` with pending
 migrations, ``status`` with pending migrations, ``sessions list`` with no match, ``sessions
-show`` of a missing session, ``prune --dry-run`` with sessions to delete); 2 usage error, a bad
+show`` of a missing session, ``prune --dry-run`` with something to delete, ``memory search``
+or ``list`` finding nothing, ``memory delete`` of a missing memory); 2 usage error, a bad
 argument or a malformed import file; 3 database error (or a migration error, or an ADK row
 ``import-adk`` refuses). Errors are one line on stderr, never a traceback, and never a password.
 """
@@ -29,7 +33,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adk_pg import __version__
-from adk_pg.cli import _inspect, _migrate, _prune, _transfer
+from adk_pg.cli import _inspect, _memory, _migrate, _prune, _transfer
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_DATABASE,
@@ -59,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the ``adk-pg`` parser: one subparser per command."""
     parser = argparse.ArgumentParser(
         prog="adk-pg",
-        description="Tools for the adk-pg PostgreSQL session store.",
+        description="Tools for the adk-pg PostgreSQL store of ADK sessions and memories.",
         epilog="Exit codes: 0 done, 1 a check found work or nothing matched, 2 usage, "
         "3 database error. `adk-pg COMMAND --help` describes each command.",
     )
@@ -73,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
-    for module in (_migrate, _inspect, _transfer, _prune):
+    for module in (_migrate, _inspect, _transfer, _prune, _memory):
         module.register(commands, parents)
     return parser
 

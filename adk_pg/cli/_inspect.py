@@ -109,6 +109,7 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
         "events": None if counts is None else counts.events,
         "users": None if counts is None else counts.users,
         "apps": None if counts is None else counts.apps,
+        "memories": None if counts is None else counts.memories,
         "table_bytes": None if counts is None else counts.table_bytes,
         "total_bytes": None if counts is None else sum(counts.table_bytes.values()),
     }
@@ -118,7 +119,8 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
         rows = [("database", report["database"]), ("schema", _schema_line(migrations))]
         rows += [("", line) for line in describe_status(migrations)[:-1]]
         if counts is not None:
-            rows += [(name, str(report[name])) for name in ("sessions", "events", "users", "apps")]
+            counted = ("sessions", "events", "users", "apps", "memories")
+            rows += [(name, str(report[name])) for name in counted]
             parts = ", ".join(f"{k} {human_bytes(v)}" for k, v in counts.table_bytes.items())
             rows.append(("size", f"{human_bytes(report['total_bytes'])} ({parts})"))
         for name, value in rows:

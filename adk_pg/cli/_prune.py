@@ -1,9 +1,11 @@
-"""``adk-pg prune --older-than 30d``: delete sessions nobody has touched for a while."""
+"""``adk-pg prune --older-than 30d [--memories]``: delete sessions (or memories) nobody has
+written for a while."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any
 
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents, open_pool
@@ -17,7 +19,7 @@ from adk_pg.cli._output import (
     show_time,
 )
 from adk_pg.db.values import require_id
-from adk_pg.ops.repository import OpsRepository, PrunePlan
+from adk_pg.ops.repository import OpsRepository
 
 __all__ = ["register"]
 
@@ -27,11 +29,14 @@ def register(commands: Any, parents: Parents) -> None:
     parser = commands.add_parser(
         "prune",
         parents=[parents.database, parents.output],
-        help="delete sessions not written for a while, in small batches",
+        help="delete sessions (or memories) not written for a while, in small batches",
         description="Delete the sessions (and, by cascade, their events) that have not been "
         "written for --older-than. Each batch examines the next --batch-size sessions of an "
         "app in key order and deletes the old ones among them, in its own short transaction "
-        "that skips sessions in use; app and user state stay. Age is measured "
+        "that skips sessions in use; app and user state stay, and so do memories: they are "
+        "meant to outlive sessions. With --memories, delete the memories not written for "
+        "--older-than instead (sessions stay); a deleted memory whose session still exists "
+        "is kept, so that adding the session again does not bring it back. Age is measured "
         "by the database server's clock: the time of a session's last write (create, append, "
         "import), never the timestamps its events carry, which the client chooses. On a "
         "terminal it asks before deleting (--yes does not ask). Exit codes: 0 done (or "
@@ -46,7 +51,12 @@ def register(commands: Any, parents: Parents) -> None:
         help="the age, by the server's clock of each session's last write: e.g. 30d, 12h, "
         "90min, 2w or 1d12h (units s, min, h, d, w; 'm' is refused: minutes or months?)",
     )
-    parser.add_argument("--app", metavar="APP", help="only sessions of this app")
+    parser.add_argument("--app", metavar="APP", help="only sessions (or memories) of this app")
+    parser.add_argument(
+        "--memories",
+        action="store_true",
+        help="delete old memories instead of sessions",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="delete nothing; count what would go"
     )
@@ -60,7 +70,7 @@ def register(commands: Any, parents: Parents) -> None:
         type=positive_int,
         default=500,
         metavar="N",
-        help="sessions examined per delete statement (default 500)",
+        help="sessions (or memories) examined per delete statement (default 500)",
     )
     parser.set_defaults(run=_prune_command)
 
@@ -68,6 +78,8 @@ def register(commands: Any, parents: Parents) -> None:
 async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg prune``."""
     app = None if args.app is None else require_id(args.app, "--app")
+    if args.memories:
+        return await _prune_memories(args, dsn, app)
     async with open_pool(dsn) as pool:
         ops = OpsRepository(pool)
         # The server's clock decides what is old: the same clock that wrote write_time.
@@ -75,7 +87,12 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )
         sessions = events = batches = 0
-        if not (args.dry_run or args.yes) and plan.sessions and not _confirmed(plan, app):
+        what = f"{plan.sessions} sessions ({plan.events} events)"
+        if (
+            not (args.dry_run or args.yes)
+            and plan.sessions
+            and not _confirmed(what, plan.cutoff, app)
+        ):
             print("nothing deleted", file=sys.stderr)
             return EXIT_CHECK_FAILED
         if not args.dry_run and plan.sessions:
@@ -101,38 +118,80 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
                 progress.finish()
     if args.dry_run:
         sessions, events = plan.sessions, plan.events
+    counts = {"sessions": sessions, "events": events}
+    _report(args, app, plan.cutoff, counts, f"{sessions} sessions ({events} events)", batches)
+    return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK
+
+
+async def _prune_memories(args: argparse.Namespace, dsn: str, app: str | None) -> int:
+    """``adk-pg prune --memories``."""
+    async with open_pool(dsn) as pool:
+        ops = OpsRepository(pool)
+        plan = await ops.plan_prune_memories(
+            older_than_seconds=args.older_than.total_seconds(), app_name=app
+        )
+        what = f"{plan.memories} memories"
+        if (
+            not (args.dry_run or args.yes)
+            and plan.memories
+            and not _confirmed(what, plan.cutoff, app)
+        ):
+            print("nothing deleted", file=sys.stderr)
+            return EXIT_CHECK_FAILED
+        memories = batches = 0
+        if not args.dry_run and plan.memories:
+            progress = TerminalProgress("prune")
+            progress.start(plan.memories, "memories")
+            after: tuple[str, str, str] | None = ("", "", "")
+            try:
+                while after is not None:
+                    batch = await ops.prune_memories_batch(
+                        app_name=app, cutoff=plan.cutoff, batch_size=args.batch_size, after=after
+                    )
+                    after = batch.last
+                    if batch.memories:
+                        memories += batch.memories
+                        batches += 1
+                        progress.advance(batch.memories)
+            finally:
+                progress.finish()
+    if args.dry_run:
+        memories = plan.memories
+    _report(args, app, plan.cutoff, {"memories": memories}, f"{memories} memories", batches)
+    return EXIT_CHECK_FAILED if args.dry_run and plan.memories else EXIT_OK
+
+
+def _report(
+    args: argparse.Namespace,
+    app: str | None,
+    cutoff: datetime,
+    counts: dict[str, int],
+    what: str,
+    batches: int,
+) -> None:
+    """Print what a prune deleted (or, with --dry-run, would delete)."""
     if args.json:
         print_json(
             {
                 "dry_run": args.dry_run,
-                "cutoff": iso_utc(plan.cutoff),
+                "cutoff": iso_utc(cutoff),
                 "app_name": app,
-                "sessions": sessions,
-                "events": events,
+                **counts,
                 "batches": batches,
             }
         )
-    else:
-        verb = "would delete" if args.dry_run else "deleted"
-        where = f" of app {app}" if app is not None else ""
-        tail = "" if args.dry_run else f" in {batches} batch" + ("" if batches == 1 else "es")
-        print(
-            printable(
-                f"{verb} {sessions} sessions ({events} events){where} not written since "
-                f"{show_time(plan.cutoff)} UTC{tail}"
-            )
-        )
-    return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK
+        return
+    verb = "would delete" if args.dry_run else "deleted"
+    where = f" of app {app}" if app is not None else ""
+    tail = "" if args.dry_run else f" in {batches} batch" + ("" if batches == 1 else "es")
+    print(printable(f"{verb} {what}{where} not written since {show_time(cutoff)} UTC{tail}"))
 
 
-def _confirmed(plan: PrunePlan, app: str | None) -> bool:
+def _confirmed(what: str, cutoff: datetime, app: str | None) -> bool:
     """Ask on a terminal whether to delete; a script (stdin not a terminal) is not asked."""
     if not sys.stdin.isatty():
         return True
     where = f" of app {app}" if app is not None else ""
-    question = (
-        f"delete {plan.sessions} sessions ({plan.events} events){where} not written since "
-        f"{show_time(plan.cutoff)} UTC? [y/N] "
-    )
+    question = f"delete {what}{where} not written since {show_time(cutoff)} UTC? [y/N] "
     print(printable(question), end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in {"y", "yes"}

@@ -101,7 +101,7 @@ def _unstorable(value: object) -> str:
                 bytes(item).decode("utf-8")
             except UnicodeDecodeError:
                 return (
-                    "holds bytes that are not UTF-8 text; state keeps bytes as UTF-8 text, as "
+                    "holds bytes that are not UTF-8 text; bytes are stored as UTF-8 text, as "
                     "ADK's database services do: encode binary data first (e.g. base64)"
                 )
         elif isinstance(item, Mapping):

@@ -1,6 +1,6 @@
 """Reading side of :mod:`adk_pg.ops.transfer`: check, normalise and store imported documents.
 
-:class:`Importer` checks one session or state document, gives the session its normalised id
+:class:`Importer` checks one session, state or memory document, gives a session its normalised id
 (see the format's docstring for the rules) and writes it with one statement.
 :func:`import_jsonl` feeds it an export file line by line (``adk-pg import``);
 :func:`adk_pg.ops.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
@@ -15,15 +15,18 @@ from dataclasses import fields
 from typing import Any
 
 import pydantic_core
+from google.genai import types
 from pydantic import ValidationError
 
 from adk_pg.db import values
 from adk_pg.errors import InvalidArgumentError, StorageError
+from adk_pg.memory.store import check_settings
+from adk_pg.memory.text import index_codes
 from adk_pg.ops.repository import OpsRepository
 from adk_pg.ops.session_ids import SessionIds
 from adk_pg.ops.transfer import (
     FORMAT,
-    VERSION,
+    READABLE_VERSIONS,
     ExportReport,
     ImportReport,
     NoProgress,
@@ -117,6 +120,29 @@ class Importer:
                 self.report.user_states_imported += imported
                 self.report.user_states_skipped += not imported
 
+    async def memory(self, doc: Any, where: str, line: str) -> None:
+        """Check and write one ``memory`` document; its search vector is built again.
+
+        Raises:
+            TransferFormatError: a missing or mistyped field, naming ``where``.
+            StorageError: the database refused or failed (e.g. an unknown search
+                configuration); the message names ``where``.
+        """
+        _check_memory_doc(doc, where)
+        codes = index_codes((doc["search_text"] or "").split())
+        with _naming(where, f"memory {doc['app_name']!r}/{doc['user_id']!r}/{doc['id']!r}"):
+            try:
+                imported = await self._ops.import_memory(line, codes)
+            except StorageError as exc:
+                if exc.sqlstate == "42704":  # undefined_object: the only one a value names
+                    raise TransferFormatError(
+                        f"{where}: text search configuration {doc['search_config']!r} does "
+                        "not exist on this server"
+                    ) from None
+                raise
+        self.report.memories_imported += imported
+        self.report.memories_skipped += not imported
+
     def _check_events(self, events: list[dict[str, Any]], where: str) -> None:
         """Read the events as the store will, one at a time to name the one refused.
 
@@ -183,6 +209,48 @@ def _check_session_doc(doc: Any, where: str) -> None:
             raise fail(f"event {event['id']!r}: actions must be an object")
 
 
+def _check_memory_doc(doc: Any, where: str) -> None:
+    """Check that ``doc`` is a memory line the import statement can store.
+
+    Raises:
+        TransferFormatError: a missing or mistyped field, naming ``where``.
+    """
+
+    def fail(reason: str) -> TransferFormatError:
+        return TransferFormatError(f"{where}: {reason}")
+
+    _check_keys(doc, ("app_name", "user_id", "id"), where)
+    for key in ("session_id", "event_id"):
+        if doc.get(key) is not None:
+            _check_keys(doc, (key,), where)
+    for key in ("author", "time_text"):
+        if not isinstance(doc.get(key), (str, type(None))):
+            raise fail(f"{key} must be a string or null")
+    event_time = doc.get("event_time")
+    if event_time is not None and (
+        isinstance(event_time, bool) or not isinstance(event_time, (int, float))
+    ):
+        raise fail("event_time must be a number or null")
+    _check_times(doc, ("create_time", "update_time"), where)
+    if doc.get("deleted_time") is not None:
+        _check_times(doc, ("deleted_time",), where)
+        if doc.get("content") is not None or doc.get("search_text") is not None:
+            raise fail("a deleted memory has no content and no search_text")
+    else:
+        if not isinstance(doc.get("search_text"), str):
+            raise fail("search_text must be a string")
+        try:
+            types.Content.model_validate(doc.get("content"))
+        except ValidationError:
+            raise fail("content must be a google.genai Content object") from None
+    if not isinstance(doc.get("custom_metadata"), dict):
+        raise fail("custom_metadata must be a JSON object")
+    try:
+        check_settings(doc.get("search_config"), 1, 1)
+    except InvalidArgumentError as exc:
+        raise fail(str(exc)) from None
+
+
 def _check_keys(doc: Any, keys: tuple[str, ...], where: str) -> None:
     if not isinstance(doc, dict):
         raise TransferFormatError(f"{where}: not a JSON object")
@@ -223,10 +291,11 @@ def _check_header(doc: dict[str, Any], where: str) -> None:
             f"{where}: not an adk-pg export (expected a header with format {FORMAT!r})"
         )
     version = doc.get("version")
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise TransferFormatError(
             f"{where}: export format version {version!r} is not supported (this adk-pg reads "
-            f"version {VERSION})"
+            f"versions {readable})"
         )
 
 
@@ -250,7 +319,7 @@ async def import_jsonl(
     importer = Importer(ops, ImportReport(), event_checks)
     seen = ExportReport()
     trailer: dict[str, Any] | None = None
-    header_seen = False
+    header: dict[str, Any] | None = None
     number = 0
     progress.start(total_bytes, "bytes")
     try:
@@ -262,9 +331,9 @@ async def import_jsonl(
             if not line.strip():
                 continue
             doc = _parse(line, where)
-            if not header_seen:
+            if header is None:
                 _check_header(doc, where)
-                header_seen = True
+                header = doc
                 continue
             if trailer is not None:
                 raise TransferFormatError(f"{where}: data after the end line")
@@ -277,13 +346,16 @@ async def import_jsonl(
                 await importer.state(doc, where, line)
                 seen.app_states += kind == "app_state"
                 seen.user_states += kind == "user_state"
+            elif kind == "memory" and header["version"] >= 2:
+                await importer.memory(doc, where, line)
+                seen.memories += 1
             elif kind == "end":
                 trailer = doc
             else:
                 raise TransferFormatError(f"{where}: unknown line type {kind!r}")
     finally:
         progress.finish()
-    if not header_seen:
+    if header is None:
         raise TransferFormatError("the input is empty (expected an adk-pg export)")
     if trailer is None:
         raise TransferFormatError(
@@ -291,7 +363,9 @@ async def import_jsonl(
             "(what came before was imported; import the complete file again)"
         )
     for field in fields(seen):
-        expected = trailer.get(field.name)
+        # Version 1 has no memory lines, and its end line does not count them.
+        absent = 0 if field.name == "memories" and header["version"] == 1 else None
+        expected = trailer.get(field.name, absent)
         if expected != getattr(seen, field.name):
             raise TransferFormatError(
                 f"the end line counts {expected!r} {field.name} but the file holds "

@@ -16,20 +16,25 @@ __all__ = ["LEGACY_QUERIES", "QUERIES", "LegacyQueries", "OpsQueries"]
 
 @dataclass(frozen=True)
 class OpsQueries:
-    """The registry of ``sql/ops/``: status, listing, export, import and prune."""
+    """The registry of ``sql/ops/``: status, listing, export, import and prune (sessions and
+    memories)."""
 
     count_export: Query
     export_app_states: Query
+    export_memories: Query
     export_sessions: Query
     export_user_states: Query
     get_status: Query
     import_app_state: Query
+    import_memory: Query
     import_session: Query
     import_user_state: Query
     list_apps: Query
     list_session_summaries: Query
     plan_key_walks: Query
     plan_prune: Query
+    plan_prune_memories: Query
+    prune_memories: Query
     prune_sessions: Query
 
 

@@ -21,6 +21,8 @@ from adk_pg.ops.queries import QUERIES
 from adk_pg.ops.snapshot import Snapshot
 
 __all__ = [
+    "MemoryPruneBatch",
+    "MemoryPrunePlan",
     "OpsRepository",
     "PruneBatch",
     "PrunePlan",
@@ -37,6 +39,7 @@ class StatusCounts:
     events: int
     users: int
     apps: int
+    memories: int
     table_bytes: dict[str, int]
 
 
@@ -74,6 +77,25 @@ class PruneBatch:
     last: tuple[str, str] | None
 
 
+@dataclass(frozen=True)
+class MemoryPrunePlan:
+    """What ``prune --memories`` would delete: memories not written since ``cutoff``."""
+
+    cutoff: datetime
+    memories: int
+
+
+@dataclass(frozen=True)
+class MemoryPruneBatch:
+    """One memory prune batch: memories deleted, and the key (app, user, id) to go on after.
+
+    ``last`` is None when the batch found nothing: the walk is done.
+    """
+
+    memories: int
+    last: tuple[str, str, str] | None
+
+
 class OpsRepository:
     """Operator queries on a pool the caller owns (and closes)."""
 
@@ -93,19 +115,27 @@ class OpsRepository:
         return row
 
     async def status(self) -> StatusCounts:
-        """Counts of sessions, events, users and apps, and the size of each table.
+        """Counts of sessions, events, users, apps and memories, and the size of each table.
 
         Raises:
             SchemaOutdatedError: the adk tables do not exist.
             StorageError: the database failed.
         """
         row = await self._fetchrow("read the status", QUERIES.get_status.sql)
-        tables = ("sessions", "events", "app_states", "user_states", "schema_migrations")
+        tables = [
+            "sessions",
+            "events",
+            "app_states",
+            "user_states",
+            "memories",
+            "schema_migrations",
+        ]
         return StatusCounts(
             sessions=row["sessions"],
             events=row["events"],
             users=row["users"],
             apps=row["apps"],
+            memories=row["memories"],
             table_bytes={name: int(row[f"{name}_bytes"]) for name in tables},
         )
 
@@ -188,6 +218,16 @@ class OpsRepository:
         row = await self._fetchrow("import a user state", QUERIES.import_user_state.sql, line)
         return bool(row["imported"])
 
+    async def import_memory(self, line: str, codes: str) -> bool:
+        """Insert one memory line unless the user has a memory with its id; return whether
+        it did. ``codes`` are the hex codes of its words (``adk_pg.memory.text``).
+
+        Raises:
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow("import a memory", QUERIES.import_memory.sql, line, codes)
+        return bool(row["imported"])
+
     async def plan_prune(self, *, older_than_seconds: float, app_name: str | None) -> PrunePlan:
         """The cutoff (server time minus the age) and how much is older than it.
 
@@ -231,3 +271,46 @@ class OpsRepository:
         assert row is not None  # no FROM at the top: always one row
         last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
         return PruneBatch(sessions=int(row["sessions"]), events=int(row["events"]), last=last)
+
+    async def plan_prune_memories(
+        self, *, older_than_seconds: float, app_name: str | None
+    ) -> MemoryPrunePlan:
+        """The cutoff (server time minus the age) and how many memories are older than it.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        row = await self._fetchrow(
+            "plan the memory prune", QUERIES.plan_prune_memories.sql, older_than_seconds, app_name
+        )
+        return MemoryPrunePlan(cutoff=row["cutoff"], memories=row["memories"])
+
+    async def prune_memories_batch(
+        self,
+        *,
+        app_name: str | None,
+        cutoff: datetime,
+        batch_size: int,
+        after: tuple[str, str, str],
+    ) -> MemoryPruneBatch:
+        """Delete up to ``batch_size`` memories not written since ``cutoff``.
+
+        Memories are taken in key order after ``after`` (``("", "", "")`` first); the next
+        batch starts after this one's :attr:`MemoryPruneBatch.last`. Its own short transaction.
+
+        Raises:
+            StorageError: the database failed; this batch deleted nothing.
+        """
+        with translate_errors("prune memories"):
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(QUERIES.plan_key_walks.sql)
+                row = await conn.fetchrow(
+                    QUERIES.prune_memories.sql, app_name, cutoff, batch_size, *after
+                )
+        assert row is not None  # no FROM at the top: always one row
+        last = (
+            None
+            if row["last_id"] is None
+            else (row["last_app_name"], row["last_user_id"], row["last_id"])
+        )
+        return MemoryPruneBatch(memories=int(row["memories"]), last=last)

@@ -1,4 +1,4 @@
-"""The export's reads: sessions and state as export lines, inside one read-only snapshot.
+"""The export's reads: sessions, state and memories as export lines, in one read-only snapshot.
 
 :meth:`adk_pg.ops.repository.OpsRepository.snapshot` opens the REPEATABLE READ transaction on
 one connection; every read of an export goes through the :class:`Snapshot` it yields, so the
@@ -92,8 +92,17 @@ class Snapshot:
         async for line in self._stream(query.sql, app_name, user_id):
             yield line
 
+    async def memory_lines(self, app_name: str | None, user_id: str | None) -> AsyncIterator[str]:
+        """The matching memories, deleted ones included, as export lines.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        async for line in self._stream(QUERIES.export_memories.sql, app_name, user_id):
+            yield line
+
     async def _stream(self, sql: str, *args: Any) -> AsyncIterator[str]:
-        with translate_errors("export states"):
+        with translate_errors("export states and memories"):
             # A server-side cursor: millions of user states never sit in memory at once.
             async for row in self._conn.cursor(sql, *args, prefetch=_CURSOR_PREFETCH):
                 yield row["line"]

@@ -1,10 +1,12 @@
-"""``adk-pg export`` / ``import``: a lossless JSON Lines format for sessions, events and state.
+"""``adk-pg export`` / ``import``: a lossless JSON Lines format for sessions, events, state and
+memories.
 
-The format (``adk-pg-export``, version 1). UTF-8, one JSON object per line, in this order:
+The format (``adk-pg-export``, version 2; version 1 is version 2 without memory lines, and
+imports as well). UTF-8, one JSON object per line, in this order:
 
 1. A header::
 
-     {"format": "adk-pg-export", "version": 1, "exported_at": "2025-01-31T12:00:00.000000Z",
+     {"format": "adk-pg-export", "version": 2, "exported_at": "2025-01-31T12:00:00.000000Z",
       "schema_version": 2, "filters": {"app_name": null, "user_id": null},
       "sessions": 12, "events": 340}
 
@@ -26,13 +28,26 @@ The format (``adk-pg-export``, version 1). UTF-8, one JSON object per line, in t
      {"type": "app_state", "app_name": "a", "state": {...}, "update_time": "...Z"}
      {"type": "user_state", "app_name": "a", "user_id": "u", "state": {...}, "update_time": "...Z"}
 
-4. A trailer, so a truncated file is detected::
+4. Memories (:class:`~adk_pg.memory.store.MemoryStore`), deleted ones included (content and
+   text null, ``deleted_time`` set), so that a deletion survives the move::
 
-     {"type": "end", "sessions": 12, "events": 340, "app_states": 1, "user_states": 5}
+     {"type": "memory", "app_name": "a", "user_id": "u", "id": "e1", "session_id": "s",
+      "event_id": "e1", "author": "user", "event_time": 1738324800.5, "time_text": null,
+      "content": {...google.genai Content JSON...}, "custom_metadata": {...},
+      "search_config": "english", "search_text": "the words indexed",
+      "create_time": "...Z", "update_time": "...Z", "deleted_time": null}
+
+   The search vector is not in the file: an import builds it again from ``search_text``.
+
+5. A trailer, so a truncated file is detected::
+
+     {"type": "end", "sessions": 12, "events": 340, "app_states": 1, "user_states": 5,
+      "memories": 40}
 
 Importing (:mod:`adk_pg.ops.importer`, also used by ``adk-pg import-adk``) is idempotent and
 never overwrites: a session whose key exists is skipped whole (its events included), and so is
-an app or user state that exists. Each session is imported atomically (one statement), so an
+an app or user state that exists, and a memory whose id the user has. Each session is
+imported atomically (one statement), so an
 interrupted import can simply be run again.
 
 Session ids are normalised on import as adk-pg normalises them everywhere (as ADK's
@@ -62,6 +77,7 @@ from adk_pg.ops.snapshot import Snapshot
 
 __all__ = [
     "FORMAT",
+    "READABLE_VERSIONS",
     "VERSION",
     "ExportReport",
     "ImportReport",
@@ -73,7 +89,8 @@ __all__ = [
 ]
 
 FORMAT = "adk-pg-export"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no memory lines
 
 
 class TransferFormatError(InvalidArgumentError):
@@ -112,6 +129,7 @@ class ExportReport:
     events: int = 0
     app_states: int = 0
     user_states: int = 0
+    memories: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,8 @@ class ImportReport:
     app_states_skipped: int = 0
     user_states_imported: int = 0
     user_states_skipped: int = 0
+    memories_imported: int = 0
+    memories_skipped: int = 0
     session_id_changes: list[SessionIdChange] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,7 +177,7 @@ async def export_jsonl(
     schema_version: int,
     progress: Progress | None = None,
 ) -> ExportReport:
-    """Write every matching session, app state and user state to ``out`` as JSON Lines.
+    """Write every matching session, app state, user state and memory to ``out`` as JSON Lines.
 
     Raises:
         StorageError: the database failed (``out`` then ends without its trailer).
@@ -188,6 +208,9 @@ async def export_jsonl(
         async for line in snapshot.state_lines("user", app_name, user_id):
             out.write(line + "\n")
             report.user_states += 1
+        async for line in snapshot.memory_lines(app_name, user_id):
+            out.write(line + "\n")
+            report.memories += 1
     finally:
         progress.finish()
     trailer = {"type": "end", **asdict(report)}

@@ -1,0 +1,19 @@
+-- name: plan_prune_memories
+-- The memory prune cutoff (the server's now() minus the age) and the memories older than it:
+-- not written since (update_time, set by the server). A deleted memory whose session still
+-- exists is kept: adding that session again must not bring the memory back. Read-only.
+-- $1 older_than_seconds float8
+-- $2 app_name text (NULL = every app)
+-- returns: one row: cutoff (timestamptz), memories (bigint)
+WITH cutoff AS (
+    SELECT now() - make_interval(secs => $1::float8) AS t
+)
+SELECT cutoff.t AS cutoff,
+       (SELECT count(*) FROM adk.memories AS m
+        WHERE m.update_time < cutoff.t
+          AND ($2::text IS NULL OR m.app_name = $2::text)
+          AND NOT (m.deleted_time IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM adk.sessions AS s
+                               WHERE s.app_name = m.app_name AND s.user_id = m.user_id
+                                 AND s.id = m.session_id))) AS memories
+FROM cutoff;

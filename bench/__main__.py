@@ -34,7 +34,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
 from adk_pg.schema.admin import throwaway_database
-from bench import paging, report
+from bench import memory, paging, report
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,7 +263,10 @@ async def run(args: argparse.Namespace) -> int:
 async def run_sections(server_dsn: str, reps: int) -> list[report.Section]:
     """The sections after the session comparison, each on its own throwaway database."""
     print("sections: paging", file=sys.stderr)
-    return [await paging.run(server_dsn, reps)]
+    sections = [await paging.run(server_dsn, reps)]
+    print("sections: memory", file=sys.stderr)
+    sections.append(await memory.run(server_dsn, reps))
+    return sections
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,45 +1,38 @@
 """Reading side of :mod:`adk_pg.ops.transfer`: check, normalise and store imported documents.
 
-:class:`Importer` checks one session, state or memory document, gives a session its normalised id
-(see the format's docstring for the rules) and writes it with one statement.
+:class:`Importer` checks one session, state or memory document (:mod:`adk_pg.ops.import_checks`),
+gives a session its normalised id (see the format's docstring for the rules) and writes it with
+one statement.
 :func:`import_jsonl` feeds it an export file line by line (``adk-pg import``);
 :func:`adk_pg.ops.legacy.import_adk` feeds it the documents it builds from ADK's own tables.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
 import pydantic_core
-from google.genai import types
 from pydantic import ValidationError
 
 from adk_pg.db import values
-from adk_pg.errors import InvalidArgumentError, StorageError
-from adk_pg.memory.store import check_settings
+from adk_pg.errors import StorageError
 from adk_pg.memory.text import index_codes
+from adk_pg.ops import import_checks as checks
 from adk_pg.ops.repository import OpsRepository
 from adk_pg.ops.session_ids import SessionIds
 from adk_pg.ops.transfer import (
-    FORMAT,
-    READABLE_VERSIONS,
     ExportReport,
     ImportReport,
     NoProgress,
     Progress,
     TransferFormatError,
 )
-from adk_pg.sessions import validate
 from adk_pg.sessions.models import EVENT_LIST
 
 __all__ = ["EventCheck", "Importer", "import_jsonl", "read_as_the_store_does"]
-
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
-
 
 EventCheck = Callable[[str], None]
 """Reads a JSON array of events as a store would; raises ``ValueError`` naming what it refuses."""
@@ -84,7 +77,7 @@ class Importer:
             InvalidArgumentError: it holds text jsonb cannot store (a NUL, a lone surrogate).
             StorageError: the database refused or failed; the message names ``where``.
         """
-        _check_session_doc(doc, where)
+        checks.check_session_doc(doc, where)
         self._check_events(doc["events"], where)
         session_id = self._ids.claim(doc["app_name"], doc["user_id"], doc["id"], where)
         text = values.json_text(doc, where) if line is None else line
@@ -106,9 +99,11 @@ class Importer:
             StorageError: the database refused or failed; the message names ``where``.
         """
         kind = doc["type"]
-        _check_keys(doc, ("app_name",) if kind == "app_state" else ("app_name", "user_id"), where)
-        _check_times(doc, ("update_time",), where)
-        _check_state(doc, where)
+        checks.check_keys(
+            doc, ("app_name",) if kind == "app_state" else ("app_name", "user_id"), where
+        )
+        checks.check_times(doc, ("update_time",), where)
+        checks.check_state(doc, where)
         text = values.json_text(doc, where) if line is None else line
         with _naming(where, kind):
             if kind == "app_state":
@@ -128,7 +123,7 @@ class Importer:
             StorageError: the database refused or failed (e.g. an unknown search
                 configuration); the message names ``where``.
         """
-        _check_memory_doc(doc, where)
+        checks.check_memory_doc(doc, where)
         codes = index_codes((doc["search_text"] or "").split())
         with _naming(where, f"memory {doc['app_name']!r}/{doc['user_id']!r}/{doc['id']!r}"):
             try:
@@ -178,127 +173,6 @@ def _naming(where: str, name: str) -> Iterator[None]:
         ) from exc
 
 
-def _check_session_doc(doc: Any, where: str) -> None:
-    """Check that ``doc`` is a session line the import statement can store (but its id).
-
-    Raises:
-        TransferFormatError: a missing or mistyped field, naming ``where``.
-    """
-
-    def fail(reason: str) -> TransferFormatError:
-        return TransferFormatError(f"{where}: {reason}")
-
-    _check_keys(doc, ("app_name", "user_id"), where)
-    revision = doc.get("revision")
-    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
-        raise fail("revision must be an integer >= 0")
-    _check_times(doc, ("create_time", "update_time"), where)
-    _check_state(doc, where)
-    events = doc.get("events")
-    if not isinstance(events, list):
-        raise fail("events must be a list")
-    for index, event in enumerate(events):
-        if not isinstance(event, dict):
-            raise fail(f"event #{index + 1} is not an object")
-        try:
-            values.require_id(event.get("id"), "event id")
-            validate.event_timestamp(event.get("timestamp"))
-        except InvalidArgumentError as exc:
-            raise fail(f"event #{index + 1}: {exc}") from None
-        if not isinstance(event.get("actions", {}), dict):
-            raise fail(f"event {event['id']!r}: actions must be an object")
-
-
-def _check_memory_doc(doc: Any, where: str) -> None:
-    """Check that ``doc`` is a memory line the import statement can store.
-
-    Raises:
-        TransferFormatError: a missing or mistyped field, naming ``where``.
-    """
-
-    def fail(reason: str) -> TransferFormatError:
-        return TransferFormatError(f"{where}: {reason}")
-
-    _check_keys(doc, ("app_name", "user_id", "id"), where)
-    for key in ("session_id", "event_id"):
-        if doc.get(key) is not None:
-            _check_keys(doc, (key,), where)
-    for key in ("author", "time_text"):
-        if not isinstance(doc.get(key), (str, type(None))):
-            raise fail(f"{key} must be a string or null")
-    event_time = doc.get("event_time")
-    if event_time is not None and (
-        isinstance(event_time, bool) or not isinstance(event_time, (int, float))
-    ):
-        raise fail("event_time must be a number or null")
-    _check_times(doc, ("create_time", "update_time"), where)
-    if doc.get("deleted_time") is not None:
-        _check_times(doc, ("deleted_time",), where)
-        if doc.get("content") is not None or doc.get("search_text") is not None:
-            raise fail("a deleted memory has no content and no search_text")
-    else:
-        if not isinstance(doc.get("search_text"), str):
-            raise fail("search_text must be a string")
-        try:
-            types.Content.model_validate(doc.get("content"))
-        except ValidationError:
-            raise fail("content must be a google.genai Content object") from None
-    if not isinstance(doc.get("custom_metadata"), dict):
-        raise fail("custom_metadata must be a JSON object")
-    try:
-        check_settings(doc.get("search_config"), 1, 1)
-    except InvalidArgumentError as exc:
-        raise fail(str(exc)) from None
-
-
-def _check_keys(doc: Any, keys: tuple[str, ...], where: str) -> None:
-    if not isinstance(doc, dict):
-        raise TransferFormatError(f"{where}: not a JSON object")
-    for key in keys:
-        try:
-            values.require_id(doc.get(key), key)
-        except InvalidArgumentError as exc:
-            raise TransferFormatError(f"{where}: {exc}") from None
-
-
-def _check_times(doc: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
-    for key in keys:
-        value = doc.get(key)
-        if not isinstance(value, str) or not _TIME.fullmatch(value):
-            raise TransferFormatError(
-                f"{where}: {key} must be a time like 2025-01-31T12:00:00.000000Z"
-            )
-
-
-def _check_state(doc: dict[str, Any], where: str) -> None:
-    if not isinstance(doc.get("state"), dict):
-        raise TransferFormatError(f"{where}: state must be a JSON object")
-
-
-def _parse(line: str, where: str) -> dict[str, Any]:
-    try:
-        doc = pydantic_core.from_json(line)
-    except ValueError as exc:
-        raise TransferFormatError(f"{where}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise TransferFormatError(f"{where}: not a JSON object")
-    return doc
-
-
-def _check_header(doc: dict[str, Any], where: str) -> None:
-    if doc.get("format") != FORMAT:
-        raise TransferFormatError(
-            f"{where}: not an adk-pg export (expected a header with format {FORMAT!r})"
-        )
-    version = doc.get("version")
-    if version not in READABLE_VERSIONS:
-        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
-        raise TransferFormatError(
-            f"{where}: export format version {version!r} is not supported (this adk-pg reads "
-            f"versions {readable})"
-        )
-
-
 async def import_jsonl(
     ops: OpsRepository,
     lines: Iterable[str],
@@ -330,9 +204,9 @@ async def import_jsonl(
             where = f"line {number}"
             if not line.strip():
                 continue
-            doc = _parse(line, where)
+            doc = checks.parse_line(line, where)
             if header is None:
-                _check_header(doc, where)
+                checks.check_header(doc, where)
                 header = doc
                 continue
             if trailer is not None:

@@ -36,6 +36,9 @@ logger = logging.getLogger("adk_pg")
 
 # An escaped NUL in JSON text: `\u0000` preceded by an even number of backslashes.
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A number in exponent form (1e+308), skipping strings: jsonb would read it back as an integer.
+_MAYBE_EXPONENT = re.compile(rb"\d[eE][+-]?\d")
+_STRING_OR_EXPONENT = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)')
 
 
 def _jsonable_fallback(value: Any) -> Any:
@@ -63,6 +66,8 @@ def dump_json(dump: Callable[..., bytes | str], what: str, value: object) -> str
             raise InvalidArgumentError(f"{what} {_unstorable(value)}") from exc
         logger.warning("%s holds values that are not JSON; storing their string form", what)
     raw = out if isinstance(out, bytes) else out.encode()
+    if _MAYBE_EXPONENT.search(raw):
+        raw = _STRING_OR_EXPONENT.sub(_positional, raw)
     if b"\\u0000" in raw and _ESCAPED_NUL.search(raw):
         raise InvalidArgumentError(
             f"{what} holds a NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
@@ -76,6 +81,27 @@ def dump_json(dump: Callable[..., bytes | str], what: str, value: object) -> str
         except ValueError as exc:
             raise InvalidArgumentError(_too_deep(what)) from exc
     return raw.decode()
+
+
+def _positional(match: re.Match[bytes]) -> bytes:
+    """A JSON number in exponent form, written out with a decimal point; strings unchanged.
+
+    jsonb keeps a number as a decimal without its exponent: ``1e+308`` would come back as a
+    309-digit integer. Written as ``1000…0.0`` (the same shortest digits, placed), it comes
+    back as the same float, bit for bit.
+    """
+    sign, whole, fraction, exponent = match.groups()
+    if whole is None:
+        return match.group(0)
+    digits = (whole + (fraction or b"")).lstrip(b"0") or b"0"
+    point = len(whole) + int(exponent) - (len(whole + (fraction or b"")) - len(digits))
+    if point <= 0:
+        text = b"0." + b"0" * -point + digits
+    elif point >= len(digits):
+        text = digits + b"0" * (point - len(digits)) + b".0"
+    else:
+        text = digits[:point] + b"." + digits[point:]
+    return sign + text
 
 
 def _too_deep(what: str) -> str:

@@ -255,12 +255,10 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
 
 
 async def profile_reads(dsn: str, rounds: int, per_round: int) -> tuple[Rounds, Rounds]:
-    from adk_pg.adk.sessions import (
-        _EVENTS,
-        PostgresSessionService,
-        _decode_events,
-        _decode_sessions,
-    )
+    from adk_pg.adk.codec import EVENTS as _EVENTS
+    from adk_pg.adk.codec import decode_events as _decode_events
+    from adk_pg.adk.codec import decode_sessions as _decode_sessions
+    from adk_pg.adk.sessions import PostgresSessionService
     from adk_pg.sessions.queries import QUERIES
     from adk_pg.sessions.rows import SessionRows
 
@@ -372,7 +370,8 @@ async def call_tree(dsn: str) -> str:
     """
     from pyinstrument import Profiler
 
-    from adk_pg.adk.sessions import _EVENTS, PostgresSessionService
+    from adk_pg.adk.codec import EVENTS as _EVENTS
+    from adk_pg.adk.sessions import PostgresSessionService
     from adk_pg.sessions.rows import SessionRows
 
     service = PostgresSessionService(dsn)

@@ -192,12 +192,24 @@ async def stored_ids(service: BaseSessionService, session_id: str) -> list[str]:
 
 
 async def test_signatures_match_the_base_service(backend: Backend) -> None:
-    """Every public method takes the base class's parameters, keyword-only, and is async."""
+    """Every public method takes the base class's parameters, keyword-only, and is async.
+
+    adk-pg's ``list_sessions`` adds ``page_size`` and ``page_token`` after them, keyword-only
+    and defaulting to None (ADK's behaviour).
+    """
     for name in PUBLIC_METHODS:
         method = getattr(type(backend.service), name)
         assert inspect.iscoroutinefunction(method), name
         base = inspect.signature(getattr(BaseSessionService, name)).parameters.values()
-        ours = inspect.signature(method).parameters.values()
+        ours = list(inspect.signature(method).parameters.values())
+        added = ours[len(base) :]
+        assert all(p.kind is p.KEYWORD_ONLY and p.default is None for p in added), name
+        assert [p.name for p in added] == (
+            ["page_size", "page_token"]
+            if backend.kind == "adkpg" and name == "list_sessions"
+            else []
+        ), name
+        ours = ours[: len(base)]
         assert [p.name for p in ours] == [p.name for p in base], name
         same = [(p.kind, p.default) for p in ours] == [(p.kind, p.default) for p in base]
         assert same is (name not in SIGNATURE_DIFFERENCES[backend.kind]), name

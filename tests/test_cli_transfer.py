@@ -21,7 +21,8 @@ from adk_pg.sessions.store import SessionStore
 
 # Every column of every table; the float8 event time as its bytes, to compare bit for bit.
 DUMPS = {
-    "sessions": "SELECT app_name, user_id, id, state, revision, create_time, update_time"
+    "sessions": "SELECT app_name, user_id, id, state, initial_state, revision, create_time,"
+    " update_time"
     " FROM adk.sessions ORDER BY app_name, user_id, id",
     "events": "SELECT app_name, user_id, session_id, id, invocation_id, author, branch,"
     " float8send(timestamp) AS timestamp, content, actions, extra"

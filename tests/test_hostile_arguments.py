@@ -79,6 +79,14 @@ ACCEPTS: dict[str, Callable[[Any], bool]] = {
     "newest_first": lambda v: type(v) is bool,
     "expected_revision": lambda v: v is None or (type(v) is int and 0 <= v < 2**63),
     "config": lambda v: v is None,
+    "new_session_id": lambda v: (
+        v is None or (isinstance(v, str) and not v.strip()) or is_id(v, stripped=True)
+    ),
+    "up_to_event_id": lambda v: v is None or is_id(v),
+    "state_delta": lambda v: isinstance(v, dict) and bool(v) and all(isinstance(k, str) for k in v),
+    "author": lambda v: (
+        isinstance(v, str) and bool(v.strip()) and "\x00" not in v and "\ud800" not in v
+    ),
 }
 
 
@@ -107,6 +115,10 @@ def valid_arguments(name: str, store_event: Event) -> dict[str, Any]:
         "expected_revision": None,
         "event": store_event,
         "config": None,
+        "new_session_id": None,
+        "up_to_event_id": None,
+        "state_delta": {"k": 1},
+        "author": "system",
     }
 
 

@@ -217,7 +217,9 @@ async def test_four_concurrent_migrators_apply_each_version_once(
         # The lock is released by every migrator, winner and losers alike.
         held = await conns[0].fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND (classid::bigint << 32 | objid::bigint) = $1",
+            "AND (classid::bigint << 32 | objid::bigint) = $1 "
+            # Advisory locks belong to a database: other test runs migrate theirs meanwhile.
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             MIGRATION_LOCK_KEY,
         )
     finally:

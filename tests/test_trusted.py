@@ -527,15 +527,15 @@ def test_trusted_validator_falls_back_when_building_fails(
 
 
 def test_the_product_decoders_take_the_fast_path(caplog: pytest.LogCaptureFixture) -> None:
-    from adk_pg.adk import sessions as adk
+    from adk_pg.adk import codec as adk
 
     text = _json(adk_events())
     with caplog.at_level(logging.WARNING, logger="adk_pg.sessions.decode"):
-        _assert_same(adk._decode_events(text), STANDARD.validate_json(text))
+        _assert_same(adk.decode_events(text), STANDARD.validate_json(text))
         ours = _json(models.EVENT_LIST.validate_json(text))
         _assert_same(decode.decode_events(ours), models.EVENT_LIST.validate_json(ours))
     assert caplog.text == ""
-    assert adk._decode_events.uses_fast_path
+    assert adk.decode_events.uses_fast_path
     assert decode.decode_events.uses_fast_path
 
 

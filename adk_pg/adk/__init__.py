@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without goo
         name=exc.name,
     ) from exc
 
+from adk_pg.adk.codec import read_as_adk_does
 from adk_pg.adk.errors import (
     AlreadyExistsError,
     EventConflictError,
@@ -23,14 +24,17 @@ from adk_pg.adk.errors import (
 )
 from adk_pg.adk.memory import PostgresMemoryService
 from adk_pg.adk.services import register_services
-from adk_pg.adk.sessions import PostgresSessionService, read_as_adk_does
+from adk_pg.adk.session_ops import EventsPage, SessionsPage
+from adk_pg.adk.sessions import PostgresSessionService
 
 __all__ = [
     "AlreadyExistsError",
     "EventConflictError",
+    "EventsPage",
     "PostgresMemoryService",
     "PostgresSessionService",
     "SessionNotFoundError",
+    "SessionsPage",
     "StaleSessionError",
     "read_as_adk_does",
     "register_services",

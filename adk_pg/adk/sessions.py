@@ -15,13 +15,12 @@ from google.adk.events.event import Event
 from google.adk.sessions.base_session_service import (
     BaseSessionService,
     GetSessionConfig,
-    ListSessionsResponse,
 )
 from google.adk.sessions.session import Session
 from google.adk.sessions.state import State
-from pydantic import TypeAdapter
 
 from adk_pg import errors
+from adk_pg.adk.codec import decode_events, decode_sessions, event_json
 from adk_pg.adk.connection import ServiceConnection
 from adk_pg.adk.errors import (
     AlreadyExistsError,
@@ -30,40 +29,15 @@ from adk_pg.adk.errors import (
     StaleSessionError,
 )
 from adk_pg.adk.markers import revision_of, revision_of_markerless, to_session
-from adk_pg.db import values
+from adk_pg.adk.session_ops import SessionOperations, SessionsPage
 from adk_pg.sessions import validate
-from adk_pg.sessions.decode import ListDecoder, genai_no_ops
 from adk_pg.sessions.rows import SessionRows
-from adk_pg.sessions.samples import SAMPLE_EVENTS_JSON
 from adk_pg.sessions.store import SessionStore
 
-__all__ = ["PostgresSessionService", "read_as_adk_does"]
-
-_EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
-# Stored events are JSON this package dumped from validated Events: read them without the
-# Python code pydantic runs per model that does nothing for such JSON (adk_pg.sessions.decode).
-_convenience = getattr(Event, "_accept_convenience_kwargs", None)
-_decode_events = ListDecoder(
-    Event,
-    skip=[*genai_no_ops(), *([_convenience] if _convenience is not None else [])],
-    samples=lambda: _EVENTS.validate_json(SAMPLE_EVENTS_JSON),
-)
-_decode_sessions = ListDecoder(Session)
+__all__ = ["PostgresSessionService"]
 
 
-def read_as_adk_does(events_json: str) -> None:
-    """Read a JSON array of events with ADK's own Event, as this service's get_session does.
-
-    ``adk-pg import`` runs it on every imported session when google-adk is installed, so that
-    nothing is stored that this service could not read back.
-
-    Raises:
-        pydantic.ValidationError: an event ADK cannot read.
-    """
-    _EVENTS.validate_json(events_json)
-
-
-class PostgresSessionService(BaseSessionService):
+class PostgresSessionService(SessionOperations, BaseSessionService):
     """ADK sessions in PostgreSQL: a drop-in for ``DatabaseSessionService``.
 
     ``dsn`` (or ``uri=`` / ``db_url=``) may be ``postgresql://``, ``postgres://``,
@@ -160,22 +134,34 @@ class PostgresSessionService(BaseSessionService):
         )
         if record is None:
             return None
-        return to_session(record, _decode_events(record.events_json))
+        return to_session(record, decode_events(record.events_json))
 
     async def list_sessions(
-        self, *, app_name: str, user_id: str | None = None
-    ) -> ListSessionsResponse:
-        """Every session of the app (or of one user), with merged state and no events.
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> SessionsPage:
+        """Sessions of the app (or of one user), with merged state and no events.
+
+        Without ``page_size`` every session, as ADK's services return them. With it (an
+        adk-pg extension), one page, ordered by last update (oldest first, then user and id),
+        and ``next_page_token`` for the next (None on the last); a token works only for the
+        listing (app and user) that returned it, and a page costs the same at any depth.
 
         Raises:
-            InvalidArgumentError: a bad id (a ValueError).
+            InvalidArgumentError: a bad id, page size or token (a ValueError).
         """
         rows = await self._open()
-        page = await rows.list_page(app_name=app_name, user_id=user_id)
-        sessions = _decode_sessions(page.sessions_json)
+        page = await rows.list_page(
+            app_name=app_name, user_id=user_id, page_size=page_size, page_token=page_token
+        )
+        sessions = decode_sessions(page.sessions_json)
         for session, revision in zip(sessions, page.revisions, strict=True):
             session._storage_update_marker = str(revision)
-        return ListSessionsResponse(sessions=sessions)
+        return SessionsPage(sessions=sessions, next_page_token=page.next_page_token)
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session and its events; app and user state stay. Missing: no-op.
@@ -230,11 +216,7 @@ class PostgresSessionService(BaseSessionService):
         # they change only once the event is stored.
         temp_keys = {key for key in delta if key.startswith(State.TEMP_PREFIX)}
         exclude = {"actions": {"state_delta": temp_keys}} if temp_keys else None
-        event_json = values.dump_json(
-            lambda **kw: event.model_dump_json(exclude_none=True, exclude=exclude, **kw),
-            "event",
-            event,
-        )
+        document = event_json(event, exclude)
         expected = revision_of(session)
         if expected is None:
             expected = await revision_of_markerless(rows, session)
@@ -245,7 +227,7 @@ class PostgresSessionService(BaseSessionService):
                 session_id=session.id,
                 event_id=event.id,
                 event_timestamp=event.timestamp,
-                event_json=event_json,
+                event_json=document,
                 state_delta=delta,
                 expected_revision=expected,
             )

@@ -7,6 +7,7 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg status
     adk-pg sessions list [--app A] [--user U] [--limit N]
     adk-pg sessions show APP USER ID [--events N]
+    adk-pg sessions fork APP USER ID [--new-id NEW_ID] [--up-to EVENT_ID]
     adk-pg export [--app A] [--user U] [-o FILE]          (JSON Lines; see adk_pg.ops.transfer)
     adk-pg import FILE|-
     adk-pg import-adk --from DSN [--schema public]

@@ -1,9 +1,10 @@
-"""``adk-pg status`` and ``adk-pg sessions list|show``: looking at what is stored."""
+"""``adk-pg status`` and ``adk-pg sessions list|show|fork``: looking at what is stored."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from adk_pg.cli._common import (
@@ -25,6 +26,7 @@ from adk_pg.cli._output import (
     show_time,
 )
 from adk_pg.db.dsn import redact_dsn
+from adk_pg.errors import AlreadyExistsError, SessionNotFoundError
 from adk_pg.ops.repository import OpsRepository
 from adk_pg.schema.ledger import MigrationStatus
 from adk_pg.schema.runner import check
@@ -92,6 +94,23 @@ def register(commands: Any, parents: Parents) -> None:
         help="only the newest N events (default: all; 0: none)",
     )
     show.set_defaults(run=_show_command, label="sessions show")
+
+    fork = actions.add_parser(
+        "fork",
+        parents=[parents.database, parents.output],
+        help="copy a session (up to an event) into a new session of the same user",
+        description="Copy a session into a new session of the same user, inside the database: "
+        "its events up to and including --up-to (all by default) and its session state as of "
+        "that event; app: and user: state are shared, not copied. Exit codes: 0 forked, 1 no "
+        "such session or the new id exists, 2 usage (or --up-to not an event of the "
+        "session), 3 database error.",
+    )
+    fork.add_argument("app", metavar="APP")
+    fork.add_argument("user", metavar="USER")
+    fork.add_argument("session_id", metavar="ID")
+    fork.add_argument("--new-id", metavar="NEW_ID", help="the new session's id (default: a uuid)")
+    fork.add_argument("--up-to", metavar="EVENT_ID", help="the last event to copy (default: all)")
+    fork.set_defaults(run=_fork_command, label="sessions fork")
 
 
 async def _status_command(args: argparse.Namespace, dsn: str) -> int:
@@ -192,6 +211,32 @@ async def _show_command(args: argparse.Namespace, dsn: str) -> int:
         print_json(session.model_dump(mode="json", exclude_none=True))
     else:
         _print_session(session, limited=limit is not None)
+    return EXIT_OK
+
+
+async def _fork_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg sessions fork APP USER ID``."""
+    async with open_pool(dsn) as pool:
+        try:
+            fork = await SessionStore(pool).fork_session(
+                app_name=args.app,
+                user_id=args.user,
+                session_id=args.session_id,
+                new_session_id=args.new_id,
+                up_to_event_id=args.up_to,
+            )
+        except (SessionNotFoundError, AlreadyExistsError) as exc:
+            print(printable(f"adk-pg sessions fork: {exc}"), file=sys.stderr)
+            return EXIT_CHECK_FAILED
+        stored = await SessionStore(pool).get_session(
+            app_name=args.app, user_id=args.user, session_id=fork.id
+        )
+    assert stored is not None  # just made, and sessions are deleted only by their owner
+    count = len(stored.events)
+    if args.json:
+        print_json({"id": fork.id, "events": count, "state": fork.state})
+    else:
+        print(printable(f"forked {args.session_id} into {fork.id} ({count} events)"))
     return EXIT_OK
 
 

@@ -48,6 +48,8 @@ def check_session_doc(doc: Any, where: str) -> None:
         raise fail("revision must be an integer >= 0")
     check_times(doc, ("create_time", "update_time"), where)
     check_state(doc, where)
+    if not isinstance(doc.get("initial_state", {}), (dict, type(None))):
+        raise fail("initial_state must be a JSON object or null")
     events = doc.get("events")
     if not isinstance(events, list):
         raise fail("events must be a list")

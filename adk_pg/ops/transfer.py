@@ -15,13 +15,16 @@ imports as well). UTF-8, one JSON object per line, in this order:
      {"type": "session", "app_name": "a", "user_id": "u", "id": "s", "revision": 3,
       "create_time": "2025-01-30T09:00:00.123456Z", "update_time": "...Z",
       "state": {...session-scope keys, no prefix...},
+      "initial_state": {...the session state it was created with, or null...},
       "events": [{...ADK Event JSON...}, ...]}
 
-   ``revision`` is adk-pg's optimistic-concurrency counter. Times are UTC with microseconds
-   (exactly what ``timestamptz`` holds). Each event is ADK's ``Event`` as JSON -- snake_case
-   field names, null fields left out, bytes in base64 -- oldest first; its ``timestamp`` is the
-   float epoch ADK gave, written as the shortest decimal that reads back to the same double, so
-   it round-trips bit for bit. Unknown event fields (from a newer ADK) are kept.
+   ``revision`` is adk-pg's optimistic-concurrency counter; ``initial_state`` (version 2;
+   null when unknown) lets a session be forked before its newest event. Times are UTC with
+   microseconds (exactly what ``timestamptz`` holds). Each event is ADK's ``Event`` as JSON --
+   snake_case field names, null fields left out, bytes in base64 -- oldest first; its
+   ``timestamp`` is the float epoch ADK gave, written as the shortest decimal that reads back
+   to the same double, so it round-trips bit for bit. Unknown event fields (from a newer ADK)
+   are kept.
 
 3. App and user state (keys without their ``app:`` / ``user:`` prefix)::
 

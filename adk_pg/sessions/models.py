@@ -199,15 +199,12 @@ class SessionPageRecord:
 
 @dataclass(frozen=True)
 class EventPageRecord:
-    """One page of events as read: a JSON array, oldest first, one more than ``page_size``
-    when another page follows; and the listing it belongs to (for the next page's token)."""
+    """One page of events as read: a JSON array, oldest first, whether it was read newest
+    first (the caller reverses it then), and the token of the next page (None: the last)."""
 
-    app_name: str
-    user_id: str
-    session_id: str
     events_json: str
-    page_size: int | None
     newest_first: bool
+    next_page_token: str | None
 
 
 def merge_state(

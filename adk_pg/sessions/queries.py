@@ -16,6 +16,7 @@ class SessionQueries:
     append_event: Query
     create_session: Query
     delete_session: Query
+    fork_session: Query
     get_app_state: Query
     get_session: Query
     get_user_state: Query

@@ -5,8 +5,8 @@ hold one. Each method checks its arguments first (raising :class:`InvalidArgumen
 before any SQL), runs one statement inside the error translator, and returns plain records:
 events stay the JSON text PostgreSQL built, so that the caller validates each event once,
 into its own Event class (the store into adk-pg's models, the adapter into ADK's).
-``create``, ``get``, ``list``, ``delete`` and ``append`` are one round trip each; an append
-that raced with a concurrent writer of the same session spends one more to say why.
+``create``, ``get``, ``list``, ``delete``, ``fork`` and ``append`` are one round trip each;
+an append that raced with a concurrent writer of the same session spends one more to say why.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from adk_pg.errors import (
 )
 from adk_pg.sessions import encode, paging, validate
 from adk_pg.sessions.append import append_event
+from adk_pg.sessions.fork import fork_session
 from adk_pg.sessions.models import (
     AppendResult,
     EventPageRecord,
@@ -236,6 +237,25 @@ class SessionRows:
             expected_revision=expected_revision,
         )
 
+    async def fork(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        new_session_id: str | None,
+        up_to_event_id: str | None,
+    ) -> tuple[SessionRecord, int]:
+        """Fork a session server-side: see :func:`fork.fork_session`."""
+        return await fork_session(
+            self._fetchrow,
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            new_session_id=new_session_id,
+            up_to_event_id=up_to_event_id,
+        )
+
     async def events_page(
         self,
         *,
@@ -264,8 +284,6 @@ class SessionRows:
             after = paging.event_position(
                 page_token, app_name, user_id, session_id, newest_first=newest_first
             )
-        # One more row than asked tells whether another page follows.
-        limit = None if size is None else size + 1
         with translate_errors(f"list_events of session {session_id!r}"):
             row = await self._fetchrow(
                 QUERIES.list_events.sql,
@@ -275,18 +293,23 @@ class SessionRows:
                 after[0],
                 after[1],
                 newest_first,
-                limit,
+                size,
             )
         assert row is not None  # no FROM at the top: always one row
         if not row["session_exists"]:
             raise SessionNotFoundError(f"Session {session_id} not found.")
+        token = None
+        if row["next_id"] is not None:
+            token = paging.encode_event_token(
+                app_name,
+                user_id,
+                session_id,
+                row["next_timestamp"],
+                row["next_id"],
+                newest_first=newest_first,
+            )
         return EventPageRecord(
-            app_name=app_name,
-            user_id=user_id,
-            session_id=session_id,
-            events_json=row["events"],
-            page_size=size,
-            newest_first=newest_first,
+            events_json=row["events"], newest_first=newest_first, next_page_token=token
         )
 
 

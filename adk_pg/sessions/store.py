@@ -7,6 +7,7 @@ builds models from what it read (:mod:`adk_pg.sessions.decode`).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -16,12 +17,13 @@ import asyncpg
 from adk_pg.db import values
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
-from adk_pg.sessions import paging, validate
+from adk_pg.sessions import validate
 from adk_pg.sessions.decode import decode_events, page_from_record, session_from_record
 from adk_pg.sessions.models import (
     TEMP_PREFIX,
     AppendResult,
     Event,
+    EventActions,
     EventPage,
     Session,
     SessionPage,
@@ -227,6 +229,80 @@ class SessionStore:
             expected_revision=expected_revision,
         )
 
+    async def update_session_state(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        state_delta: Mapping[str, Any],
+        author: str = "system",
+    ) -> Event:
+        """Change a session's state outside a turn: append one event carrying only the delta.
+
+        The history stays the audit trail (the event says who changed what) and the revision
+        grows; the merge is atomic in SQL and needs no loaded copy, so it never raises a stale
+        error (a Session object loaded before it is then stale: reload it). ``app:`` and
+        ``user:`` keys go to their scopes, as in ``append_event``. One statement. Returns the
+        event stored.
+
+        Raises:
+            InvalidArgumentError: a bad id, an empty delta, a ``temp:`` key, or a value that
+                cannot be stored.
+            SessionNotFoundError: the session does not exist.
+            StorageError: the database failed; nothing was written.
+        """
+        delta = validate.state_update(state_delta, author)
+        event = Event(
+            id=str(uuid.uuid4()),
+            invocation_id=f"e-{uuid.uuid4()}",
+            author=author,
+            actions=EventActions(state_delta=delta),
+        )
+        await self.append_event(
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            event=event,
+            expected_revision=None,
+        )
+        return event
+
+    async def fork_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        new_session_id: str | None = None,
+        up_to_event_id: str | None = None,
+    ) -> Session:
+        """Copy a session into a new one of the same user, server-side, in one statement.
+
+        The new session holds the source's events up to and including ``up_to_event_id``
+        (all when None), in (timestamp, id) order, and its session-scope state as of that
+        event; it has its own revision and can be appended to at once. The source is not
+        changed. ``app:`` and ``user:`` state are not copied: every session of the app and
+        user shares them, the fork included. Returns the new session without its events
+        (``get_session`` reads them); ``new_session_id=None`` gets a new uuid.
+
+        Raises:
+            InvalidArgumentError: a bad id; ``up_to_event_id`` is not an event of the
+                session; or the session was created before initial state was recorded
+                (migration 0010) and the cut is not at its newest event.
+            SessionNotFoundError: the source session does not exist.
+            AlreadyExistsError: a session with the new id exists.
+            StorageError: the database failed; nothing was written.
+        """
+        record, _ = await self._rows.fork(
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            new_session_id=new_session_id,
+            up_to_event_id=up_to_event_id,
+        )
+        return session_from_record(record)
+
     async def list_events(
         self,
         *,
@@ -260,16 +336,4 @@ class SessionStore:
         events = decode_events(page.events_json)  # oldest first
         if page.newest_first:
             events.reverse()
-        token = None
-        if page.page_size is not None and len(events) > page.page_size:
-            del events[page.page_size :]
-            last = events[-1]
-            token = paging.encode_event_token(
-                page.app_name,
-                page.user_id,
-                page.session_id,
-                last.timestamp,
-                last.id,
-                newest_first=page.newest_first,
-            )
-        return EventPage(events=events, next_page_token=token)
+        return EventPage(events=events, next_page_token=page.next_page_token)

@@ -18,7 +18,7 @@ from adk_pg.errors import InvalidArgumentError
 MAX_PAGE_SIZE = 10_000
 
 
-def session_id_or_new(value: object) -> str:
+def session_id_or_new(value: object, what: str = "session_id") -> str:
     """Normalise a session id for create: stripped, and a fresh uuid when None or blank.
 
     This is what ADK's InMemorySessionService does.
@@ -29,11 +29,11 @@ def session_id_or_new(value: object) -> str:
     if value is None:
         return str(uuid.uuid4())
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"session_id must be a string, not {type(value).__name__}")
+        raise InvalidArgumentError(f"{what} must be a string, not {type(value).__name__}")
     stripped = value.strip()
     if not stripped:
         return str(uuid.uuid4())
-    check_id_text(stripped, "session_id")
+    check_id_text(stripped, what)
     return stripped
 
 
@@ -129,3 +129,29 @@ def state_delta_keys(delta: Mapping[str, Any]) -> None:
     for key in delta:
         if not key.isascii():
             unicode_text(key, "event.actions.state_delta key")
+
+
+def state_update(delta: object, author: object) -> dict[str, Any]:
+    """Check ``update_session_state``'s arguments; return the delta as a plain dict.
+
+    Raises:
+        InvalidArgumentError: not a mapping with string keys, empty, a ``temp:`` key (those
+            live for one invocation; an update outside a turn stores state), or a blank author.
+    """
+    if not isinstance(delta, Mapping) or not all(isinstance(k, str) for k in delta):
+        raise InvalidArgumentError("state_delta must be a mapping with string keys")
+    if not delta:
+        raise InvalidArgumentError("state_delta must not be empty")
+    temp = sorted(k for k in delta if k.startswith("temp:"))
+    if temp:
+        raise InvalidArgumentError(
+            f"state_delta holds temp: keys ({', '.join(map(repr, temp[:3]))}): temp: state lives "
+            "for one invocation and is never stored; use a key without temp:"
+        )
+    if not isinstance(author, str) or not author.strip():
+        raise InvalidArgumentError("author must be a non-empty string")
+    if "\x00" in author:
+        raise InvalidArgumentError("author holds a NUL character, which PostgreSQL cannot store")
+    unicode_text(author, "author")
+    state_delta_keys(delta)
+    return dict(delta)

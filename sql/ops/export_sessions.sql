@@ -2,7 +2,8 @@
 -- One page of sessions as export lines, in (app_name, user_id, id) order after the keyset
 -- position ($3, $4, $5) (the first page passes '', '', ''). Each line is a one-line JSON
 -- object: type, app_name, user_id, id, revision, create_time and update_time (UTC,
--- microseconds, 'Z'), state (session scope) and events -- each event as ADK's Event JSON
+-- microseconds, 'Z'), state (session scope), initial_state (the session state it was created
+-- with; null when not recorded) and events -- each event as ADK's Event JSON
 -- (snake_case, no null branch/content; adk.event_documents), oldest first.
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
@@ -13,7 +14,8 @@
 -- returns: rows (app_name, user_id, id, event_count, line)
 WITH page AS (
     -- The page first, then its events: the page is one ordered read of sessions_pkey.
-    SELECT s.app_name, s.user_id, s.id, s.revision, s.create_time, s.update_time, s.state
+    SELECT s.app_name, s.user_id, s.id, s.revision, s.create_time, s.update_time, s.state,
+           s.initial_state
     FROM adk.sessions AS s
     WHERE ($1::text IS NULL OR s.app_name = $1::text)
       AND ($2::text IS NULL OR s.user_id = $2::text)
@@ -36,6 +38,7 @@ SELECT p.app_name,
            'update_time',
            to_char(p.update_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            'state', p.state,
+           'initial_state', p.initial_state,
            'events', ev.events)::text AS line
 FROM page AS p
 CROSS JOIN LATERAL (

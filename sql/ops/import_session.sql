@@ -5,18 +5,19 @@
 -- split into columns as append_event splits them; timestamps are taken as written. The
 -- session and its events are stored under $2, the line's id as the importer normalised it.
 -- $1 session text (an export session line: app_name, user_id, id, revision, create_time,
---   update_time, state, events)
+--   update_time, state, events, and initial_state when known)
 -- $2 session_id text (the id to store: the line's id stripped, or generated when blank)
 -- returns: one row: imported (boolean), events (integer: events written)
 WITH doc AS (
     SELECT $1::text::jsonb AS d
 ), new_session AS (
-    INSERT INTO adk.sessions AS s (app_name, user_id, id, state, revision, create_time,
-                                   update_time)
+    INSERT INTO adk.sessions AS s (app_name, user_id, id, state, initial_state, revision,
+                                   create_time, update_time)
     SELECT doc.d ->> 'app_name',
            doc.d ->> 'user_id',
            $2::text,
            doc.d -> 'state',
+           nullif(doc.d -> 'initial_state', 'null'::jsonb),
            (doc.d ->> 'revision')::bigint,
            (doc.d ->> 'create_time')::timestamptz,
            (doc.d ->> 'update_time')::timestamptz

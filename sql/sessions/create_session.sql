@@ -1,5 +1,6 @@
 -- name: create_session
--- Insert a new session and merge its initial app: and user: state, in one statement.
+-- Insert a new session (its state recorded as its initial_state too, for fork_session) and
+-- merge its initial app: and user: state, in one statement.
 -- A duplicate id fails on sessions_pkey and writes nothing. Locks: session, app, user.
 -- $1 app_name text
 -- $2 user_id text
@@ -9,8 +10,8 @@
 -- $6 user_delta text (a JSON object with the user: prefix removed, or NULL)
 -- returns: one row: session state, revision, update_time (epoch float8), app_state, user_state
 WITH new_session AS (
-    INSERT INTO adk.sessions AS s (app_name, user_id, id, state)
-    VALUES ($1, $2, $3, $4::text::jsonb)
+    INSERT INTO adk.sessions AS s (app_name, user_id, id, state, initial_state)
+    VALUES ($1, $2, $3, $4::text::jsonb, $4::text::jsonb)
     RETURNING s.state, s.revision, s.update_time
 ), app AS (
     INSERT INTO adk.app_states AS a (app_name, state)

@@ -47,7 +47,8 @@ COMMENT ON COLUMN adk.memories.user_id IS 'The user whose memory it is.';
 COMMENT ON COLUMN adk.memories.id IS
     'The memory id (MemoryEntry.id): the event id for a memory added from a session.';
 COMMENT ON COLUMN adk.memories.session_id IS
-    'The session the event came from; NULL for a memory added directly.';
+    'The session the event came from; NULL for a memory added directly or an event added '
+    'without a session.';
 COMMENT ON COLUMN adk.memories.event_id IS 'The event it came from; NULL for a direct memory.';
 COMMENT ON COLUMN adk.memories.author IS '"user" or the agent that wrote the event.';
 COMMENT ON COLUMN adk.memories.event_time IS

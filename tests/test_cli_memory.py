@@ -188,6 +188,7 @@ async def test_a_version_1_file_imports_and_bad_memory_lines_are_refused(
         "bad config": ({**memory, "search_config": "english; x"}, "search_config"),
         "unknown config": ({**memory, "search_config": "klingon"}, "klingon"),
         "time": ({**memory, "event_time": "noon"}, "event_time"),
+        "far time": ({**memory, "event_time": 1e300}, "years 1-9999"),
     }
     for name, (doc, message) in bad_lines.items():
         path = tmp_path / "bad.jsonl"

@@ -141,6 +141,7 @@ async def test_malformed_files_are_refused_naming_the_line(
         "future": [json.dumps({**header, "version": 3}) + "\n"],
         "truncated": good[:3],  # two sessions, no end line
         "garbage": [*good[:2], "{not json\n", *good[2:]],
+        "nan": [good[0], '{"type": "app_state", "app_name": "a", "state": {"x": NaN}}\n'],
         "bad_session": [good[0], '{"type": "session", "app_name": "a"}\n'],
         "miscount": [*good[:-1], '{"type": "end", "sessions": 9}\n'],
         "empty": [],
@@ -154,6 +155,7 @@ async def test_malformed_files_are_refused_naming_the_line(
         "future": "line 1: export format version 3 is not supported",
         "truncated": "the input ends at line 3 without its end line: it is truncated",
         "garbage": "line 3: not valid JSON",
+        "nan": "line 2: not valid JSON",
         "bad_session": "line 2: user_id must be a string",
         "miscount": "the end line counts 9 sessions but the file holds 3",
         "empty": "the input is empty",

@@ -318,3 +318,76 @@ async def test_more_of_the_words_beats_one_word_repeated(memories: MemoryStore) 
     )
     # Both words first (on a tie, the newer first); then one word, however often.
     assert await ids(memories, "lemon tea") == ["two-close", "two", "repeat"]
+
+
+async def test_a_huge_memory_in_any_script_is_stored_and_found_by_its_start(
+    memories: MemoryStore,
+) -> None:
+    # ~200 KB of CJK "words" (and a run of 3-character words): far more runs and characters
+    # than a search vector holds; the codes are cut, the memory is stored whole.
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 800)]
+    words = ["".join(chars[(i * 7 + j) % 800] for j in range(6 + i % 9)) for i in range(6000)]
+    cjk = "开头 " + "\uff0c".join(words)  # fullwidth commas between the words
+    spaced = " ".join("".join(chars[(i * 3 + j) % 800] for j in range(3)) for i in range(3000))
+    long_word = "z" * 5000
+    batch = [memory("cjk", cjk), memory("spaced", spaced), memory("long", f"start {long_word}")]
+    assert await memories.add(app_name=APP, user_id=USER, memories=batch) == 3
+    assert await ids(memories, "开头") == ["cjk"]
+    assert await ids(memories, "start") == ["long"]
+    found = await memories.recent(app_name=APP, user_id=USER)
+    assert {m.id: m.content.parts[0].text for m in found if m.content.parts} == {
+        "cjk": cjk,
+        "spaced": spaced,
+        "long": f"start {long_word}",
+    }
+
+
+async def test_queries_a_user_would_type_never_fail(memories: MemoryStore) -> None:
+    await memories.add(
+        app_name=APP,
+        user_id=USER,
+        memories=[
+            memory("pizza", "The best pizza place is Luigi's on Elm Street", 1.0),
+            memory("street", "Elm Street is closed on Sundays", 2.0),
+            memory("strasse", "Die Straße ist lang", 3.0),
+        ],
+    )
+    # A quote never closed is text; a phrase or exclusion that leaves nothing falls back to
+    # the plain words, as ADK's services read every query.
+    assert await ids(memories, 'Where was the "best pizza place you recommended?') == ["pizza"]
+    assert (await ids(memories, 'she said "let us get pizza tonight" - where?'))[0] == "pizza"
+    assert await ids(memories, "elm -street") == ["street", "pizza"]  # newest first
+    assert await ids(memories, '"elm street" -sundays') == ["pizza"]  # strict found one
+    assert await ids(memories, "STRASSE") == ["strasse"]  # case folded by Unicode rules
+    # Words no lexeme holds, operators, a huge query: an answer, never an error.
+    for query in [
+        "z" * 1024,
+        "é" * 600,
+        "中" * 20_000,
+        " ".join(f"w{i}" for i in range(5000)),
+        '& | ! ( ) : * <-> \\ \' "" - -- ---',
+        "pizza:* & !elm",
+    ]:
+        found = await memories.search(app_name=APP, user_id=USER, query=query)
+        assert isinstance(found, list), query
+    assert await ids(memories, "pizza:* & !elm") == ["pizza", "street"]  # operators: just text
+
+
+async def test_times_beyond_what_timestamptz_holds_are_refused(memories: MemoryStore) -> None:
+    for at in [253402300800.0, 1e300, -1e300]:
+        with pytest.raises(InvalidArgumentError, match="years 1-9999"):
+            await memories.add(app_name=APP, user_id=USER, memories=[memory("m", "x", at=at)])
+
+
+async def test_nan_in_metadata_is_stored_as_null_and_a_deleted_id_comes_back_only_if_asked(
+    memories: MemoryStore,
+) -> None:
+    nan = memory("m", "alpha", custom_metadata={"x": float("nan"), "y": [float("inf")]})
+    assert await memories.add(app_name=APP, user_id=USER, memories=[nan]) == 1
+    (found,) = await memories.recent(app_name=APP, user_id=USER)
+    assert found.custom_metadata == {"x": None, "y": [None]}
+    assert await memories.delete(app_name=APP, user_id=USER, memory_id="m")
+    again = [memory("m", "alpha again")]
+    assert await memories.add(app_name=APP, user_id=USER, memories=again) == 0
+    assert await memories.add(app_name=APP, user_id=USER, memories=again, revive=True) == 1
+    assert await ids(memories, "again") == ["m"]

@@ -33,8 +33,8 @@ from adk_pg.memory.store import (
 
 __all__ = ["PostgresMemoryService"]
 
-# Memories added without a session (add_events_to_memory without session_id), as ADK's own
-# memory services name their scope.
+# The session of events added without one (add_events_to_memory without session_id), as ADK's
+# own memory services name it in results; stored as NULL.
 _UNKNOWN_SESSION_ID = "__unknown_session_id__"
 
 
@@ -118,15 +118,14 @@ class PostgresMemoryService(BaseMemoryService):
                 PostgreSQL cannot store.
         """
         metadata = _metadata(custom_metadata)
-        scope = _UNKNOWN_SESSION_ID if session_id is None else session_id
-        await self._add_events(app_name, user_id, events, scope, metadata)
+        await self._add_events(app_name, user_id, events, session_id, metadata)
 
     async def _add_events(
         self,
         app_name: str,
         user_id: str,
         events: Sequence[Event],
-        session_id: str,
+        session_id: str | None,
         metadata: dict[str, Any],
     ) -> None:
         if isinstance(events, (str, bytes)) or not isinstance(events, Sequence):
@@ -160,7 +159,8 @@ class PostgresMemoryService(BaseMemoryService):
         custom_metadata: Mapping[str, object] | None = None,
     ) -> None:
         """Remember these entries; one without an id gets a new one. An entry's own
-        ``custom_metadata`` is laid over the call's.
+        ``custom_metadata`` is laid over the call's. An id that was deleted is stored again
+        (an explicit add, unlike a session added again).
 
         Raises:
             InvalidArgumentError: a bad id, entries that are not MemoryEntry, or text
@@ -185,7 +185,7 @@ class PostgresMemoryService(BaseMemoryService):
                 )
             )
         store = await self._open()
-        await store.add(app_name=app_name, user_id=user_id, memories=new)
+        await store.add(app_name=app_name, user_id=user_id, memories=new, revive=True)
 
     async def search_memory(
         self, *, app_name: str, user_id: str, query: str
@@ -248,9 +248,8 @@ def _metadata(given: Mapping[str, object] | None) -> dict[str, Any]:
 
 def _entry(memory: Memory) -> MemoryEntry:
     metadata = dict(memory.custom_metadata)
-    if memory.session_id is not None:  # where it came from, as ADK's SQLite service says
-        metadata.setdefault("session_id", memory.session_id)
-    if memory.event_id is not None:
+    if memory.event_id is not None:  # where it came from, as ADK's SQLite service says
+        metadata.setdefault("session_id", memory.session_id or _UNKNOWN_SESSION_ID)
         metadata.setdefault("event_id", memory.event_id)
     return MemoryEntry(
         id=memory.id,

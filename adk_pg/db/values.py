@@ -10,6 +10,7 @@ are not UTF-8 text and nesting deeper than a read can parse are refused with
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "check_id_text",
     "dump_json",
+    "epoch_seconds",
     "is_unicode",
     "json_text",
     "require_id",
@@ -151,6 +153,20 @@ def json_text(value: Mapping[str, Any], what: str) -> str:
         return pydantic_core.to_json(value, inf_nan_mode="null", **kwargs)
 
     return dump_json(dump, what, value)
+
+
+def epoch_seconds(value: object, what: str) -> float:
+    """Check a time given as epoch seconds: finite, within what timestamptz holds (years
+    1-9999), as ADK's float event timestamps are.
+
+    Raises:
+        InvalidArgumentError: not a number, not finite, or outside years 1-9999.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{what} must be a number (epoch seconds)")
+    if not math.isfinite(value) or not -62_135_596_800 <= value <= 253_402_300_799:
+        raise InvalidArgumentError(f"{what} must be a finite epoch within years 1-9999")
+    return float(value)
 
 
 def require_id(value: object, what: str) -> str:

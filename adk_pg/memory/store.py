@@ -7,7 +7,6 @@ server builds and searches the vectors.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from types import TracebackType
@@ -52,7 +51,8 @@ def check_settings(search_config: object, max_results: object, max_indexed_bytes
             "search_config must name a text search configuration, e.g. english or simple"
         )
     _bounded(max_results, "max_results", 1, 1000)
-    _bounded(max_indexed_bytes, "max_indexed_bytes", 1, 2**30)
+    # PostgreSQL's tsvector holds 1 MB of lexemes: the text's and the codes' (256 KiB).
+    _bounded(max_indexed_bytes, "max_indexed_bytes", 1, 512 * 1024)
 
 
 def memory_text(content: types.Content) -> str:
@@ -144,12 +144,20 @@ class MemoryStore:
                     f"text search configuration {self.search_config!r} does not exist"
                 ) from exc
 
-    async def add(self, *, app_name: str, user_id: str, memories: Sequence[NewMemory]) -> int:
+    async def add(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        memories: Sequence[NewMemory],
+        revive: bool = False,
+    ) -> int:
         """Add memories, or refresh those stored (by id); return how many were written.
 
         One statement for the whole batch. A memory whose id is stored with the same
-        content is left alone; a deleted one stays deleted. If ids repeat in the batch,
-        the last one counts.
+        content is left alone; a deleted one stays deleted, unless ``revive`` (an explicit
+        add of that id, not a session added again). If ids repeat in the batch, the last one
+        counts.
 
         Raises:
             InvalidArgumentError: a bad id, a memory that is not a NewMemory, or text or
@@ -160,6 +168,8 @@ class MemoryStore:
         user_id = values.require_id(user_id, "user_id")
         if isinstance(memories, (str, bytes)) or not isinstance(memories, Sequence):
             raise InvalidArgumentError("memories must be a sequence of NewMemory")
+        if not isinstance(revive, bool):
+            raise InvalidArgumentError("revive must be a bool")
         docs: dict[str, dict[str, Any]] = {}
         for memory in memories:
             if not isinstance(memory, NewMemory):
@@ -170,7 +180,9 @@ class MemoryStore:
         if not docs:
             return 0
         batch = list(docs.values())
-        text = values.dump_json(lambda **kw: pydantic_core.to_json(batch, **kw), "memory", batch)
+        text = values.dump_json(
+            lambda **kw: pydantic_core.to_json(batch, inf_nan_mode="null", **kw), "memory", batch
+        )
         rows = await self._fetch(
             f"add memories of user {user_id!r}",
             QUERIES.add_memories.sql,
@@ -178,6 +190,7 @@ class MemoryStore:
             user_id,
             self.search_config,
             text,
+            revive,
         )
         written: int = rows[0]["written"]
         return written
@@ -189,8 +202,8 @@ class MemoryStore:
             given = getattr(memory, name)
             if given is not None:
                 values.require_id(given, name)
-        if memory.event_time is not None and not math.isfinite(memory.event_time):
-            raise InvalidArgumentError(f"memory {memory.id!r}: event_time must be finite")
+        if memory.event_time is not None:
+            values.epoch_seconds(memory.event_time, f"memory {memory.id!r}: event_time")
         words = search_words(memory_text(memory.content))
         indexed = truncate_utf8(" ".join(words), self.max_indexed_bytes)
         return {
@@ -212,9 +225,10 @@ class MemoryStore:
         """The user's memories matching ``query``, best first (at most ``max_results``).
 
         Words match if any is present, ranked so that memories holding more of them come
-        first; ``"a phrase"`` must be present; ``-word`` must not. Matching ignores case in
-        every script and, through the configuration, word endings. An empty query, or one
-        without a word, finds nothing.
+        first; ``"a phrase"`` must be present; ``-word`` must not; when phrases or exclusions
+        leave nothing, the query is read as plain words (as ADK's services read it). Matching
+        folds case by Unicode rules and, through the configuration, word endings. An empty
+        query, or one without a word, finds nothing. The first 64 words count.
 
         Raises:
             InvalidArgumentError: a bad id, query or limit, or an unknown configuration.
@@ -245,6 +259,8 @@ class MemoryStore:
             [t.text for t in parsed.excluded],
             [t.codes for t in parsed.excluded],
             limit,
+            [] if parsed.is_plain else [t.text for t in parsed.loose],
+            [] if parsed.is_plain else [t.codes for t in parsed.loose],
         )
         return [_memory(row) for row in rows]
 

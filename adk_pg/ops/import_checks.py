@@ -82,11 +82,11 @@ def check_memory_doc(doc: Any, where: str) -> None:
     for key in ("author", "time_text"):
         if not isinstance(doc.get(key), (str, type(None))):
             raise fail(f"{key} must be a string or null")
-    event_time = doc.get("event_time")
-    if event_time is not None and (
-        isinstance(event_time, bool) or not isinstance(event_time, (int, float))
-    ):
-        raise fail("event_time must be a number or null")
+    if doc.get("event_time") is not None:
+        try:
+            values.epoch_seconds(doc["event_time"], "event_time")
+        except InvalidArgumentError as exc:
+            raise fail(str(exc)) from None
     check_times(doc, ("create_time", "update_time"), where)
     if doc.get("deleted_time") is not None:
         check_times(doc, ("deleted_time",), where)
@@ -133,7 +133,7 @@ def check_state(doc: dict[str, Any], where: str) -> None:
 
 def parse_line(line: str, where: str) -> dict[str, Any]:
     try:
-        doc = pydantic_core.from_json(line)
+        doc = pydantic_core.from_json(line, allow_inf_nan=False)  # as jsonb reads JSON
     except ValueError as exc:
         raise TransferFormatError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from adk_pg.db.values import check_id_text, require_id, unicode_text
+from adk_pg.db.values import check_id_text, epoch_seconds, require_id, unicode_text
 from adk_pg.errors import InvalidArgumentError
 
 MAX_PAGE_SIZE = 10_000
@@ -113,11 +113,7 @@ def event_timestamp(value: object) -> float:
     Raises:
         InvalidArgumentError: not finite, or outside years 1..9999.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidArgumentError("event.timestamp must be a number (epoch seconds)")
-    if not math.isfinite(value) or not -62_135_596_800 <= value <= 253_402_300_799:
-        raise InvalidArgumentError("event.timestamp must be a finite epoch within years 1-9999")
-    return float(value)
+    return epoch_seconds(value, "event.timestamp")
 
 
 def state_delta_keys(delta: Mapping[str, Any]) -> None:

@@ -1,7 +1,8 @@
 -- name: plan_prune_memories
 -- The memory prune cutoff (the server's now() minus the age) and the memories older than it:
--- not written since (update_time, set by the server). A deleted memory whose session still
--- exists is kept: adding that session again must not bring the memory back. Read-only.
+-- not written since (update_time, set by the server). A deleted memory is kept while its
+-- session exists, and always when it has none (events added without a session): adding them
+-- again must not bring the memory back. Read-only.
 -- $1 older_than_seconds float8
 -- $2 app_name text (NULL = every app)
 -- returns: one row: cutoff (timestamptz), memories (bigint)
@@ -13,7 +14,7 @@ SELECT cutoff.t AS cutoff,
         WHERE m.update_time < cutoff.t
           AND ($2::text IS NULL OR m.app_name = $2::text)
           AND NOT (m.deleted_time IS NOT NULL
-                   AND EXISTS (SELECT 1 FROM adk.sessions AS s
+                   AND (m.session_id IS NULL OR EXISTS (SELECT 1 FROM adk.sessions AS s
                                WHERE s.app_name = m.app_name AND s.user_id = m.user_id
-                                 AND s.id = m.session_id))) AS memories
+                                 AND s.id = m.session_id)))) AS memories
 FROM cutoff;

@@ -1,7 +1,7 @@
 -- name: prune_memories
 -- Examine the next $3 memories in key order after ($4, $5, $6) (of app $1, or of every app
 -- when it is NULL) and delete those not written since the cutoff (update_time), but a
--- deleted memory whose session still exists (see plan_prune_memories). Rows another
+-- deleted memory that must stay deleted (see plan_prune_memories). Rows another
 -- transaction holds are skipped (SKIP LOCKED), and the re-check after locking keeps a
 -- memory that was just written.
 -- $1 app_name text (NULL = every app)
@@ -26,9 +26,9 @@ WITH examined AS (
       ON m.app_name = x.app_name AND m.user_id = x.user_id AND m.id = x.id
     WHERE m.update_time < $2::timestamptz
       AND NOT (m.deleted_time IS NOT NULL
-               AND EXISTS (SELECT 1 FROM adk.sessions AS s
+               AND (m.session_id IS NULL OR EXISTS (SELECT 1 FROM adk.sessions AS s
                            WHERE s.app_name = m.app_name AND s.user_id = m.user_id
-                             AND s.id = m.session_id))
+                             AND s.id = m.session_id)))
     FOR UPDATE OF m SKIP LOCKED
 ), gone AS (
     DELETE FROM adk.memories AS m

@@ -1,0 +1,12 @@
+-- name: list_versions
+-- The version numbers of an artifact, as one array: an index-only read of
+-- artifact_versions_pkey.
+-- $1 app_name text
+-- $2 user_id text
+-- $3 session_id text ('' for a user-scoped artifact)
+-- $4 filename text
+-- returns: one row: versions (integer[], ascending; empty when the artifact does not exist)
+SELECT coalesce(array_agg(v.version ORDER BY v.version), '{}'::integer[]) AS versions
+FROM adk.artifact_versions AS v
+WHERE v.app_name = $1::text AND v.user_id = $2::text AND v.session_id = $3::text
+  AND v.filename = $4::text;

@@ -15,9 +15,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without goo
         name=exc.name,
     ) from exc
 
+from adk_pg.adk.artifacts import PostgresArtifactService
 from adk_pg.adk.errors import (
     AlreadyExistsError,
     EventConflictError,
+    InvalidArgumentError,
     SessionNotFoundError,
     StaleSessionError,
 )
@@ -27,6 +29,8 @@ from adk_pg.adk.sessions import PostgresSessionService, read_as_adk_does
 __all__ = [
     "AlreadyExistsError",
     "EventConflictError",
+    "InvalidArgumentError",
+    "PostgresArtifactService",
     "PostgresSessionService",
     "SessionNotFoundError",
     "StaleSessionError",

@@ -391,3 +391,56 @@ async def test_list_artifacts_summarises_each_artifact(artifact_store: ArtifactS
         s.filename for s in await artifact_store.list_artifacts(session_id=SESSION, app_name=APP)
     ] == ["a.png"]
     assert await artifact_store.list_artifacts(user_id="nobody") == []
+
+
+async def test_the_artifact_overview_view(
+    artifact_store: ArtifactStore, admin: asyncpg.Connection
+) -> None:
+    data = os.urandom(3000)
+    await save(artifact_store, "chart.png", png(data))
+    await save(artifact_store, "chart.png", png(data), custom_metadata={"v": 2})
+    await save(
+        artifact_store,
+        "user:cv.pdf",
+        types.Part.from_bytes(data=b"%PDF", mime_type="application/pdf"),
+    )
+    rows = await admin.fetch(
+        "SELECT app_name, user_id, session_id, scope, filename, latest_version, versions,"
+        " mime_type, size, stored_bytes, kind, last_update, created, custom_metadata"
+        " FROM adk.artifact_overview ORDER BY filename"
+    )
+    assert [dict(r) | {"last_update": None, "created": None} for r in rows] == [
+        {
+            "app_name": APP,
+            "user_id": USER,
+            "session_id": SESSION,
+            "scope": "session",
+            "filename": "chart.png",
+            "latest_version": 1,
+            "versions": 2,
+            "mime_type": "image/png",
+            "size": 3000,
+            "stored_bytes": 3000,
+            "kind": "bytes",
+            "last_update": None,
+            "created": None,
+            "custom_metadata": {"v": 2},
+        },
+        {
+            "app_name": APP,
+            "user_id": USER,
+            "session_id": None,
+            "scope": "user",
+            "filename": "user:cv.pdf",
+            "latest_version": 0,
+            "versions": 1,
+            "mime_type": "application/pdf",
+            "size": 4,
+            "stored_bytes": 4,
+            "kind": "bytes",
+            "last_update": None,
+            "created": None,
+            "custom_metadata": {},
+        },
+    ]
+    assert rows[0]["created"] < rows[0]["last_update"]

@@ -85,7 +85,12 @@ async def test_the_views_and_their_columns_are_documented(admin: asyncpg.Connect
         " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0"
         " WHERE n.nspname = 'adk' AND c.relkind = 'v'"
     )
-    assert {r["relname"] for r in rows} == {"session_overview", "event_log", "event_documents"}
+    assert {r["relname"] for r in rows} == {
+        "session_overview",
+        "event_log",
+        "event_documents",
+        "artifact_overview",
+    }
     undocumented = [(r["relname"], r["attname"]) for r in rows if not r["column_comment"]]
     assert undocumented == []
     assert all(r["view_comment"] for r in rows)

@@ -116,7 +116,8 @@ def metadata_json(value: object) -> str:
         raw = pydantic_core.to_json(value, inf_nan_mode="null")
     except (pydantic_core.PydanticSerializationError, ValueError, TypeError, RecursionError):
         raise InvalidArgumentError(
-            "custom_metadata holds a value that cannot be stored as JSON"
+            "custom_metadata cannot be stored as JSON: it holds a value of a type JSON does "
+            f"not have, or is nested more than {_MAX_JSON_DEPTH} levels deep"
         ) from None
     return checked_json(raw, "custom_metadata")
 

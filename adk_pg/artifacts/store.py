@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
-from adk_pg.artifacts import validate
+from adk_pg.artifacts import records, validate
 from adk_pg.artifacts.models import (
     Artifact,
     ArtifactSummary,
@@ -23,7 +23,7 @@ from adk_pg.artifacts.models import (
 )
 from adk_pg.artifacts.parts import join_part, metadata_json, split_part
 from adk_pg.artifacts.rows import ArtifactRows
-from adk_pg.artifacts.validate import DEFAULT_MAX_ARTIFACT_BYTES, ArtifactKey
+from adk_pg.artifacts.validate import DEFAULT_MAX_ARTIFACT_BYTES
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
 
@@ -128,7 +128,7 @@ class ArtifactStore:
         metadata = metadata_json(custom_metadata)
         row = await self._rows.save(key, payload, metadata)
         return ArtifactVersionInfo(
-            **_names(key),
+            **records.key_fields(key),
             version=row["version"],
             kind=payload.kind,
             mime_type=payload.mime_type,
@@ -163,7 +163,7 @@ class ArtifactStore:
             return None
         row, data = found
         part = join_part(row["kind"], row["part"], data)
-        return Artifact(**_info_fields(key, row), part=part)
+        return Artifact(**records.version_fields(key, row), part=part)
 
     async def get_artifact_version(
         self,
@@ -185,7 +185,7 @@ class ArtifactStore:
         if number is not None and not 0 <= number <= validate.MAX_VERSION:
             return None
         row = await self._rows.version(key, number)
-        return None if row is None else ArtifactVersionInfo(**_info_fields(key, row))
+        return None if row is None else records.version_info(key, row)
 
     async def list_artifact_versions(
         self, *, app_name: str, user_id: str, filename: str, session_id: str | None = None
@@ -198,7 +198,7 @@ class ArtifactStore:
         """
         key = validate.artifact_key(app_name, user_id, filename, session_id)
         rows = await self._rows.versions(key)
-        return [ArtifactVersionInfo(**_info_fields(key, row)) for row in rows]
+        return [records.version_info(key, row) for row in rows]
 
     async def list_versions(
         self, *, app_name: str, user_id: str, filename: str, session_id: str | None = None
@@ -260,11 +260,8 @@ class ArtifactStore:
             user_ids.append(validate.require_id(pair[0], "user_id"))
             session_ids.append(validate.require_id(pair[1], "session_id"))
         if not session_ids:
-            return DeletedArtifacts(artifacts=0, versions=0, bytes=0)
-        row = await self._rows.delete_sessions(app, user_ids, session_ids)
-        return DeletedArtifacts(
-            artifacts=row["artifacts"], versions=row["versions"], bytes=row["bytes"]
-        )
+            return records.deleted(None)
+        return records.deleted(await self._rows.delete_sessions(app, user_ids, session_ids))
 
     async def list_artifacts(
         self,
@@ -286,46 +283,7 @@ class ArtifactStore:
         user = validate.optional_id(user_id, "user_id")
         session = validate.optional_id(session_id, "session_id")
         rows = await self._rows.summaries(app, user, session, validate.row_limit(limit))
-        return [
-            ArtifactSummary(
-                app_name=r["app_name"],
-                user_id=r["user_id"],
-                session_id=r["session_id"] or None,
-                filename=r["filename"],
-                latest_version=r["version"],
-                kind=r["kind"],
-                mime_type=r["mime_type"],
-                size=r["size"],
-                versions=r["versions"],
-                stored_bytes=r["stored_bytes"],
-                update_time=r["update_time"],
-            )
-            for r in rows
-        ]
-
-
-def _names(key: ArtifactKey) -> dict[str, Any]:
-    return {
-        "app_name": key.app_name,
-        "user_id": key.user_id,
-        "session_id": key.session_id or None,
-        "filename": key.filename,
-    }
-
-
-def _info_fields(key: ArtifactKey, row: asyncpg.Record) -> dict[str, Any]:
-    """The ArtifactVersionInfo fields of a version row."""
-    digest = row["sha256"]
-    return {
-        **_names(key),
-        "version": row["version"],
-        "kind": row["kind"],
-        "mime_type": row["mime_type"],
-        "custom_metadata": row["custom_metadata"],
-        "size": row["size"],
-        "sha256": None if digest is None else digest.hex(),
-        "create_time": row["create_time"],
-    }
+        return [records.summary(row) for row in rows]
 
 
 def _pairs(sessions: object) -> list[tuple[object, object]]:

@@ -163,7 +163,7 @@ SELECT a.app_name,
        (SELECT coalesce(sum(c.size), 0)
         FROM adk.artifact_contents AS c
         WHERE c.app_name = a.app_name AND c.user_id = a.user_id
-          AND c.session_id = a.session_id AND c.filename = a.filename) AS stored_bytes,
+          AND c.session_id = a.session_id AND c.filename = a.filename)::bigint AS stored_bytes,
        v.kind,
        a.update_time AS last_update,
        a.create_time AS created,

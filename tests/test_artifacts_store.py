@@ -444,3 +444,4 @@ async def test_the_artifact_overview_view(
         },
     ]
     assert rows[0]["created"] < rows[0]["last_update"]
+    assert all(type(r["stored_bytes"]) is int for r in rows)

@@ -445,3 +445,21 @@ async def test_the_artifact_overview_view(
     ]
     assert rows[0]["created"] < rows[0]["last_update"]
     assert all(type(r["stored_bytes"]) is int for r in rows)
+
+
+async def test_the_artifact_tables_are_documented(admin: asyncpg.Connection) -> None:
+    rows = await admin.fetch(
+        "SELECT c.relname, a.attname, obj_description(c.oid, 'pg_class') AS table_comment,"
+        " col_description(c.oid, a.attnum) AS column_comment"
+        " FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " WHERE n.nspname = 'adk' AND c.relkind = 'r' AND c.relname LIKE 'artifact%'"
+    )
+    assert {r["relname"] for r in rows} == {"artifacts", "artifact_versions", "artifact_contents"}
+    assert [(r["relname"], r["attname"]) for r in rows if not r["column_comment"]] == []
+    assert all(r["table_comment"] for r in rows)
+    storage = await admin.fetchval(
+        "SELECT attstorage FROM pg_attribute"
+        " WHERE attrelid = 'adk.artifact_contents'::regclass AND attname = 'data'"
+    )
+    assert storage == b"e"  # "char" EXTERNAL: out of line, never compressed

@@ -266,3 +266,19 @@ async def test_delete_session_artifacts_keeps_user_scope_and_other_sessions(
         await artifact_store.delete_session_artifacts(app_name="app", sessions=["ada"])  # type: ignore[list-item]
     with pytest.raises(InvalidArgumentError, match="session_id must not be empty"):
         await artifact_store.delete_session_artifacts(app_name="app", sessions=[("ada", "")])
+
+
+async def test_export_needs_no_json_codec_on_the_connection(
+    artifact_store: ArtifactStore, dsn: str, admin: asyncpg.Connection
+) -> None:
+    """The export runs on whatever connection holds the caller's snapshot."""
+    await fill(artifact_store)
+    plain = await asyncpg.connect(dsn)  # no jsonb codec: jsonb would come back as text
+    try:
+        async with plain.transaction(isolation="repeatable_read", readonly=True):
+            records = await export(plain)
+    finally:
+        await plain.close()
+    assert records == await export(admin)
+    assert all(isinstance(r["part"], dict) for r in records)
+    assert [r["custom_metadata"] for r in records if r["custom_metadata"]] == [{"k": [1]}]

@@ -14,7 +14,8 @@
 -- $8 page_size integer
 -- $9 page_bytes bigint
 -- returns: rows (app_name, user_id, session_id ('' for user scope), filename, version, kind,
---   mime_type, part, custom_metadata, sha256, size, create_time (timestamptz), data)
+--   mime_type, part and custom_metadata (JSON text: the same on a connection without the
+--   pool's jsonb codec), sha256, size, create_time (timestamptz), data)
 WITH page AS (
     SELECT v.app_name, v.user_id, v.session_id, v.filename, v.version, v.kind, v.mime_type,
            v.part, v.custom_metadata, v.sha256, v.size, v.create_time,
@@ -36,8 +37,8 @@ SELECT p.app_name,
        p.version,
        p.kind,
        p.mime_type,
-       p.part,
-       p.custom_metadata,
+       p.part::text AS part,
+       p.custom_metadata::text AS custom_metadata,
        p.sha256,
        p.size,
        p.create_time,

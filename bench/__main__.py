@@ -34,7 +34,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
 from adk_pg.schema.admin import throwaway_database
-from bench import memory, paging, report, session_ops
+from bench import artifacts, memory, paging, report, session_ops
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ async def run(args: argparse.Namespace) -> int:
             "1-minute load average when each repetition's workers started (2 cores = 2.0 is "
             "full): " + "; ".join(f"rep {rep + 1}: {text}" for rep, text in loads.items())
         )
-    for section in await run_sections(server_dsn, sizes.reps):
+    for section in await run_sections(server_dsn, sizes.reps, quick=args.quick):
         print(f"\n{section.title}")
         print("-" * len(section.title))
         print("\n".join(section.lines))
@@ -260,7 +260,7 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_sections(server_dsn: str, reps: int) -> list[report.Section]:
+async def run_sections(server_dsn: str, reps: int, *, quick: bool = False) -> list[report.Section]:
     """The sections after the session comparison, each on its own throwaway database."""
     print("sections: paging", file=sys.stderr)
     sections = [await paging.run(server_dsn, reps)]
@@ -268,6 +268,8 @@ async def run_sections(server_dsn: str, reps: int) -> list[report.Section]:
     sections.append(await memory.run(server_dsn, reps))
     print("sections: fork", file=sys.stderr)
     sections.append(await session_ops.run(server_dsn, reps))
+    print("sections: artifacts", file=sys.stderr)
+    sections.append(await artifacts.run(server_dsn, reps, quick=quick))
     return sections
 
 

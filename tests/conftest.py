@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from adk_pg.artifacts.store import ArtifactStore
 from adk_pg.db.pool import create_pool
 from adk_pg.db.pool_options import init_connection
 from adk_pg.schema.admin import throwaway_database
@@ -106,6 +107,7 @@ async def db(dsn: str, admin: asyncpg.Connection) -> str:
     await admin.execute(
         "TRUNCATE adk.events, adk.sessions, adk.app_states, adk.user_states, adk.memories"
     )
+    await admin.execute("TRUNCATE adk.artifact_versions, adk.artifact_contents, adk.artifacts")
     return dsn
 
 
@@ -121,3 +123,9 @@ async def pool(db: str) -> AsyncIterator[asyncpg.Pool]:
 async def store(pool: asyncpg.Pool) -> SessionStore:
     """A SessionStore on the test pool (the pool fixture owns and closes the pool)."""
     return SessionStore(pool)
+
+
+@pytest.fixture
+async def artifact_store(pool: asyncpg.Pool) -> ArtifactStore:
+    """An ArtifactStore on the test pool (the pool fixture owns and closes the pool)."""
+    return ArtifactStore(pool)

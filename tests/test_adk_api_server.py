@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,17 @@ def server_output(log: Path) -> str:
 
 @asynccontextmanager
 async def api_server(
-    agents: Path, session_uri: str, log: Path, *, via_adk_pg: bool = False
+    agents: Path,
+    session_uri: str,
+    log: Path,
+    *,
+    via_adk_pg: bool = False,
+    extra_args: Sequence[str] = (),
 ) -> AsyncIterator[str]:
     """Run ``adk api_server`` on a free loopback port; yield its base URL; kill it after.
 
-    ``via_adk_pg``: as ``python -m adk_pg.adk api_server`` instead of ADK's own ``adk``.
+    ``via_adk_pg``: as ``python -m adk_pg.adk api_server`` instead of ADK's own ``adk``;
+    ``extra_args``: more options, e.g. ``--artifact_service_uri``.
     """
     port = free_port()
     env = {**os.environ, "ADK_PG_DEMO_MODEL": "local"}  # never reach for Gemini in tests
@@ -81,6 +87,7 @@ async def api_server(
             "--port",
             str(port),
             "--no-reload",
+            *extra_args,
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
             env=env,

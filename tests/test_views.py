@@ -1,4 +1,5 @@
-"""The psql views: ``adk.session_overview``, ``adk.event_log`` (0002), ``adk.memory_log`` (0009)."""
+"""The psql views: ``adk.session_overview``, ``adk.event_log`` (0002), ``adk.memory_log``
+(0009), ``adk.artifact_overview`` (0011)."""
 
 from __future__ import annotations
 
@@ -127,8 +128,13 @@ async def test_the_views_and_their_columns_are_documented(admin: asyncpg.Connect
         " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0"
         " WHERE n.nspname = 'adk' AND c.relkind = 'v'"
     )
-    views = {r["relname"] for r in rows}
-    assert views == {"session_overview", "event_log", "event_documents", "memory_log"}
+    assert {r["relname"] for r in rows} == {
+        "session_overview",
+        "event_log",
+        "event_documents",
+        "memory_log",
+        "artifact_overview",
+    }
     undocumented = [(r["relname"], r["attname"]) for r in rows if not r["column_comment"]]
     assert undocumented == []
     assert all(r["view_comment"] for r in rows)

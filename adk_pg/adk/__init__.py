@@ -15,10 +15,12 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without goo
         name=exc.name,
     ) from exc
 
+from adk_pg.adk.artifacts import PostgresArtifactService
 from adk_pg.adk.codec import read_as_adk_does
 from adk_pg.adk.errors import (
     AlreadyExistsError,
     EventConflictError,
+    InvalidArgumentError,
     SessionNotFoundError,
     StaleSessionError,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "AlreadyExistsError",
     "EventConflictError",
     "EventsPage",
+    "InvalidArgumentError",
+    "PostgresArtifactService",
     "PostgresMemoryService",
     "PostgresSessionService",
     "SessionNotFoundError",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from google.adk.errors import StaleSessionError as AdkStaleSessionError
 from google.adk.errors.already_exists_error import AlreadyExistsError as AdkAlreadyExistsError
+from google.adk.errors.input_validation_error import (
+    InputValidationError as AdkInputValidationError,
+)
 from google.adk.errors.session_not_found_error import (
     SessionNotFoundError as AdkSessionNotFoundError,
 )
@@ -17,6 +20,7 @@ from adk_pg import errors
 __all__ = [
     "AlreadyExistsError",
     "EventConflictError",
+    "InvalidArgumentError",
     "SessionNotFoundError",
     "StaleSessionError",
 ]
@@ -36,3 +40,7 @@ class StaleSessionError(AdkStaleSessionError, errors.StaleSessionError):
 
 class EventConflictError(AdkAlreadyExistsError, errors.EventConflictError):
     """Another event with that id is stored (ADK's AlreadyExistsError, so HTTP 409)."""
+
+
+class InvalidArgumentError(AdkInputValidationError, errors.InvalidArgumentError):
+    """An argument was refused before any SQL ran (ADK's InputValidationError; HTTP 400)."""

@@ -1,4 +1,5 @@
-"""The ``adkpg://`` scheme for ADK's ``--session_service_uri`` and ``--memory_service_uri``.
+"""The ``adkpg://`` scheme for ADK's ``--session_service_uri``, ``--memory_service_uri`` and
+``--artifact_service_uri``.
 
 ADK's command line (``adk web``, ``adk run``, ``adk api_server``) builds its services from
 URIs through its service registry. :func:`register_services` adds ``adkpg://`` to it;
@@ -17,13 +18,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from adk_pg.adk.artifacts import PostgresArtifactService
 from adk_pg.adk.memory import PostgresMemoryService
 from adk_pg.adk.sessions import PostgresSessionService
 
 if TYPE_CHECKING:  # ADK's command-line package is imported only when registering
     from google.adk.cli.service_registry import ServiceRegistry
 
-__all__ = ["SCHEME", "memory_service", "register_services", "session_service"]
+__all__ = [
+    "SCHEME",
+    "artifact_service",
+    "memory_service",
+    "register_services",
+    "session_service",
+]
 
 SCHEME = "adkpg"
 
@@ -52,10 +60,25 @@ def memory_service(uri: str, **kwargs: Any) -> PostgresMemoryService:
     return PostgresMemoryService(uri, **kwargs)
 
 
+def artifact_service(uri: str, **kwargs: Any) -> PostgresArtifactService:
+    """Build the artifact service for an ``adkpg://`` URI (ADK's factory signature).
+
+    ``agents_dir=``, which ADK passes, is ignored; other keyword arguments are pool options.
+
+    Raises:
+        TypeError: an unknown pool option.
+        ValueError: a malformed URI.
+    """
+    return PostgresArtifactService(uri, **kwargs)
+
+
 def register_services(registry: ServiceRegistry | None = None) -> None:
-    """Register ``adkpg://`` with ADK's service registry (default: the process-wide one)."""
+    """Register ``adkpg://`` with ADK's service registry (default: the process-wide one), for
+    sessions, memory and artifacts (``--session_service_uri``, ``--memory_service_uri``,
+    ``--artifact_service_uri``)."""
     from google.adk.cli.service_registry import get_service_registry
 
     target = registry if registry is not None else get_service_registry()
     target.register_session_service(SCHEME, session_service)
     target.register_memory_service(SCHEME, memory_service)
+    target.register_artifact_service(SCHEME, artifact_service)

@@ -31,6 +31,7 @@ from adk_pg.adk.errors import (
 )
 from adk_pg.adk.markers import revision_of, revision_of_markerless, to_session
 from adk_pg.db import values
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.sessions import validate
 from adk_pg.sessions.decode import ListDecoder, genai_no_ops
 from adk_pg.sessions.rows import SessionRows
@@ -71,11 +72,13 @@ class PostgresSessionService(BaseSessionService):
     is used. Pool options: SQLAlchemy's ``pool_size``, ``max_overflow``, ``pool_timeout``,
     ``pool_recycle``, ``pool_pre_ping`` and asyncpg's own. Or pass an existing ``pool=``
     (it is never closed here). With ``migrate=True`` (the default) the schema is created or
-    upgraded on first use, as ``DatabaseSessionService`` creates its tables.
+    upgraded on first use, as ``DatabaseSessionService`` creates its tables. Every call is
+    an OpenTelemetry span nested under ADK's own, as ``telemetry`` says
+    (:class:`~adk_pg.Telemetry`).
 
     Raises:
         TypeError: an unknown option (at construction, not at the first query).
-        ValueError: a malformed DSN or option value.
+        ValueError: a malformed DSN, option value or ``telemetry``.
     """
 
     def __init__(
@@ -86,12 +89,14 @@ class PostgresSessionService(BaseSessionService):
         db_url: str | None = None,
         pool: asyncpg.Pool | None = None,
         migrate: bool = True,
+        telemetry: Telemetry | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._connection = ServiceConnection(
             dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
         )
+        self._telemetry = check_telemetry(telemetry)
         self._rows: SessionRows | None = None
         self._store: SessionStore | None = None
 
@@ -101,8 +106,9 @@ class PostgresSessionService(BaseSessionService):
     async def _open(self) -> SessionRows:
         pool, acquire_timeout = await self._connection.open("PostgresSessionService")
         if self._rows is None:
-            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout)
-            self._store = SessionStore(pool, acquire_timeout=acquire_timeout)
+            telemetry = self._telemetry
+            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+            self._store = SessionStore(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         return self._rows
 
     @property

@@ -14,8 +14,10 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg memory search --app A --user U QUERY [--limit N]
     adk-pg memory list|forget --app A --user U
     adk-pg memory delete --app A --user U ID
+    adk-pg doctor [--long SECONDS] [--top N]
 
-Exit codes: 0 done; 1 a check found work or nothing matched (``migrate --check`` with pending
+Exit codes: 0 done; 1 a check found work or nothing matched (``doctor`` printed a warning,
+``migrate --check`` with pending
 migrations, ``status`` with pending migrations, ``sessions list`` with no match, ``sessions
 show`` of a missing session, ``prune --dry-run`` with something to delete, ``memory search``
 or ``list`` finding nothing, ``memory delete`` of a missing memory); 2 usage error, a bad
@@ -33,7 +35,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adk_pg import __version__
-from adk_pg.cli import _inspect, _memory, _migrate, _prune, _transfer
+from adk_pg.cli import _doctor, _inspect, _memory, _migrate, _prune, _transfer
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_DATABASE,
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
-    for module in (_migrate, _inspect, _transfer, _prune, _memory):
+    for module in (_migrate, _inspect, _transfer, _prune, _memory, _doctor):
         module.register(commands, parents)
     return parser
 

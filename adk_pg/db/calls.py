@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import logging
 import time
-from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 import asyncpg
-from opentelemetry import context, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from adk_pg.db.telemetry import (
@@ -31,12 +30,12 @@ from adk_pg.db.telemetry import (
     DB_OPERATION_NAME,
     DB_SYSTEM_NAME,
     ERROR_TYPE,
-    POOL_NAME,
     SCOPE,
     USER_ID,
     Telemetry,
     check_telemetry,
     error_attributes,
+    global_tracing,
     instruments,
     logger,
     pool_state,
@@ -92,6 +91,11 @@ class Database:
         """One reported call: ``operation`` (the query's name) on table ``collection``."""
         return Call(self, operation, collection, session_id, app_name, user_id)
 
+    def tracing(self, now: float) -> bool:
+        """Whether a span of this call can be recorded: a provider was given, or an SDK was
+        set up globally (see :func:`~adk_pg.db.telemetry.global_tracing`)."""
+        return self.telemetry.tracer_provider is not None or global_tracing(now)
+
     def attributes(self, operation: str, collection: str) -> dict[str, Any]:
         """The attributes of every span and measurement of this operation."""
         key = (operation, collection)
@@ -115,11 +119,11 @@ class Call:
         "_app_name",
         "_collection",
         "_db",
+        "_first",
         "_operation",
         "_session_id",
         "_span",
         "_started",
-        "_token",
         "_user_id",
     )
 
@@ -139,32 +143,38 @@ class Call:
         self._app_name = app_name
         self._user_id = user_id
         self._span: trace.Span | None = None
-        self._token: Token[context.Context] | None = None
         self._started = 0.0
+        self._first = False
 
     async def __aenter__(self) -> Call:
         db = self._db
         self._started = time.perf_counter()
-        if not db.telemetry.enabled:
+        if not db.telemetry.enabled or not db.tracing(self._started):
             return self
+        # Every attribute at once: an SDK span copies and checks them once, not one by one.
+        attributes = db.attributes(self._operation, self._collection)
+        if self._session_id is not None or db.telemetry.record_ids:
+            attributes = {**attributes, **self._ids()}
         span = db.tracer.start_span(
-            f"{self._operation} {self._collection}",
-            kind=SpanKind.CLIENT,
-            attributes=db.attributes(self._operation, self._collection),
+            f"{self._operation} {self._collection}", kind=SpanKind.CLIENT, attributes=attributes
         )
         if span.is_recording():
-            if self._session_id is not None:
-                span.set_attribute(CONVERSATION_ID, self._session_id)
-            if db.telemetry.record_ids:
-                if self._app_name is not None:
-                    span.set_attribute(APP_NAME, self._app_name)
-                if self._user_id is not None:
-                    span.set_attribute(USER_ID, self._user_id)
-            # Current only when recording: a span of the driver's own instrumentation (if
-            # any) then nests under it; a no-op span would change nothing.
-            self._token = context.attach(trace.set_span_in_context(span))
-        self._span = span
+            # Not made current: nothing of adk-pg runs under it, and measurements taken in a
+            # span's context cost an exemplar each (a third of a call's telemetry).
+            self._span = span
+            self._first = db.state.name is None
+        else:
+            span.end()
         return self
+
+    def _ids(self) -> dict[str, str]:
+        ids = {} if self._session_id is None else {CONVERSATION_ID: self._session_id}
+        if self._db.telemetry.record_ids:
+            if self._app_name is not None:
+                ids[APP_NAME] = self._app_name
+            if self._user_id is not None:
+                ids[USER_ID] = self._user_id
+        return ids
 
     async def __aexit__(
         self,
@@ -181,13 +191,12 @@ class Call:
             attributes = {**attributes, **error_attributes(exc)}
         span = self._span
         if span is not None:
-            if span.is_recording():
-                # The address is learnt at the first call's connection: set it on that span.
+            if exc is not None:
                 span.set_attributes(attributes)
-                if exc is not None:
-                    span.set_status(Status(StatusCode.ERROR, attributes[ERROR_TYPE]))
-            if self._token is not None:
-                context.detach(self._token)
+                span.set_status(Status(StatusCode.ERROR, attributes[ERROR_TYPE]))
+            elif self._first:
+                # The pool's address is learnt at its first connection: this call's.
+                span.set_attributes(db.state.server)
             span.end()
         db.instruments.duration.record(elapsed, attributes)
         self._log(elapsed, attributes.get(ERROR_TYPE))
@@ -266,7 +275,7 @@ class Call:
             return
         state = db.state
         if state.name is not None:
-            db.instruments.wait_time.record(waited, {POOL_NAME: state.name})
+            db.instruments.wait_time.record(waited, state.pool_attributes)
         if waited * 1000 < telemetry.pool_wait_ms:
             return
         # An exhausted pool makes every caller wait: one line per interval, not one per call.

@@ -30,6 +30,7 @@ __all__ = [
     "PoolState",
     "Telemetry",
     "error_attributes",
+    "global_tracing",
     "instruments",
     "logger",
     "pool_state",
@@ -135,6 +136,7 @@ class PoolState:
         self.pending = 0  # callers waiting for a connection right now
         self.name: str | None = None
         self.server: dict[str, Any] = {}
+        self.pool_attributes: dict[str, str] = {}  # {POOL_NAME: name}, once named
         self.warned_at = -math.inf  # when the last slow wait was logged (monotonic seconds)
         self.slow_waits = 0  # slow waits since then
 
@@ -161,7 +163,7 @@ class PoolState:
                 n += 1
                 name = f"{base}#{n}"
             _NAMES[name] = self
-        self.server, self.name = server, name
+        self.server, self.name, self.pool_attributes = server, name, {POOL_NAME: name}
 
 
 _LOCK = threading.Lock()  # metric callbacks run on the SDK's exporting thread
@@ -264,6 +266,27 @@ def instruments(meter_provider: metrics.MeterProvider | None) -> Instruments:
         if found is None:
             found = _PROVIDER_INSTRUMENTS[meter_provider] = Instruments(meter_provider)
         return found
+
+
+_global_sdk = False  # once an application sets a global tracer provider, it stays set
+_global_checked_at = -math.inf
+_RECHECK_S = 1.0
+
+
+def global_tracing(now: float) -> bool:
+    """Whether the global tracer provider records spans (an SDK was set up), as of ``now``.
+
+    Until an application sets one, the global provider is a proxy whose spans are no-ops; a
+    call then starts none. Asking costs more than the rest of a call's telemetry, so the
+    answer is kept for a second (a provider set later is used from the next second on) and
+    for good once it is yes: OpenTelemetry sets the global provider only once.
+    """
+    global _global_sdk, _global_checked_at
+    if _global_sdk or now - _global_checked_at < _RECHECK_S:
+        return _global_sdk
+    _global_checked_at = now
+    _global_sdk = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    return _global_sdk
 
 
 def error_attributes(exc: BaseException) -> dict[str, str]:

@@ -34,7 +34,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
 from adk_pg.schema.admin import throwaway_database
-from bench import memory, paging, report
+from bench import memory, paging, report, telemetry
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +266,8 @@ async def run_sections(server_dsn: str, reps: int) -> list[report.Section]:
     sections = [await paging.run(server_dsn, reps)]
     print("sections: memory", file=sys.stderr)
     sections.append(await memory.run(server_dsn, reps))
+    print("sections: telemetry", file=sys.stderr)
+    sections.append(await telemetry.run(server_dsn, reps))
     return sections
 
 

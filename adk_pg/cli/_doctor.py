@@ -21,7 +21,7 @@ from adk_pg.cli._output import (
 )
 from adk_pg.db.dsn import redact_dsn
 from adk_pg.ops.diagnosis import Finding, ago, diagnose
-from adk_pg.ops.doctor import Checkup, DoctorRepository
+from adk_pg.ops.doctor import Checkup, DoctorRepository, TableInfo
 
 __all__ = ["register"]
 
@@ -123,13 +123,13 @@ def _print(checkup: Checkup, findings: list[Finding], database: str) -> None:
     since = show_time(server.stats_reset) if server.stats_reset else "the server's start"
     print(f"statistics since {since}")
 
-    _section("tables (rows: the catalog's estimate)")
+    _section("tables (rows: the catalog's estimate; ~: live rows counted by the statistics)")
     print_table(
         ("TABLE", "ROWS", "SIZE", "INDEXES", "DEAD", "LAST AUTOVACUUM"),
         [
             (
                 f"adk.{t.table_name}",
-                "?" if t.estimated_rows is None else f"{t.estimated_rows:,}",
+                _rows(t),
                 human_bytes(t.total_bytes),
                 human_bytes(t.index_bytes),
                 f"{t.dead_share:.0%}",
@@ -188,6 +188,13 @@ def _print(checkup: Checkup, findings: list[Finding], database: str) -> None:
         print(printable(f"  -> {finding.advice}"))
     if findings:
         print(f"{len(findings)} warning{'s' if len(findings) > 1 else ''}")
+
+
+def _rows(table: TableInfo) -> str:
+    """The catalog's estimate; before the first ANALYZE, the statistics' live rows."""
+    if table.estimated_rows is not None:
+        return f"{table.estimated_rows:,}"
+    return "?" if table.live_tuples is None else f"~{table.live_tuples:,}"
 
 
 def _section(title: str) -> None:

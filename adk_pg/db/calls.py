@@ -160,7 +160,7 @@ class Call:
         )
         if span.is_recording():
             # Not made current: nothing of adk-pg runs under it, and measurements taken in a
-            # span's context cost an exemplar each (a third of a call's telemetry).
+            # span's context would each cost an exemplar.
             self._span = span
             self._first = db.state.name is None
         else:

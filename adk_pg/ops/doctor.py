@@ -244,7 +244,9 @@ class DoctorRepository:
                 except asyncpg.InsufficientPrivilegeError:
                     report.statements_hint = f"role {report.server.role} may not read it"
                     return
-        report.statements = [_statement(row) for row in rows]
+        found = [_statement(row) for row in rows]
+        # The doctor's own reads name adk tables too; they are not the application's.
+        report.statements = [s for s in found if s.name not in _DOCTOR_NAMES]
 
     async def _replication(self, report: Checkup) -> None:
         try:
@@ -295,9 +297,10 @@ def _shape(sql: str) -> str:
 
 _KNOWN = {
     _shape(getattr(registry, f.name).sql): f.name
-    for registry in (SESSION_QUERIES, MEMORY_QUERIES, OPS_QUERIES)
+    for registry in (SESSION_QUERIES, MEMORY_QUERIES, OPS_QUERIES, Q)
     for f in dataclasses.fields(registry)
 }
+_DOCTOR_NAMES = frozenset(f.name for f in dataclasses.fields(Q))
 
 
 def statement_name(query: str) -> str | None:

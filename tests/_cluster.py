@@ -193,3 +193,35 @@ def temp_cluster(
             # Not checked: a test may have stopped the server already.
             _run(cluster._pg_ctl("-m", "immediate", "stop"), cluster.logfile, check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def temp_standby(primary: Cluster) -> Iterator[Cluster]:
+    """A streaming standby of ``primary`` (pg_basebackup -R), started, then stopped and deleted.
+
+    The primary's pg_hba.conf must let ``postgres`` connect for replication from 127.0.0.1.
+    """
+    base = owned_tempdir("adk_pg_standby_")
+    datadir = base / "data"
+    standby = Cluster(
+        datadir=datadir, port=free_port(), bindir=primary.bindir, logfile=base / "log"
+    )
+    started = False
+    try:
+        _run(
+            [
+                str(primary.bindir / "pg_basebackup"),
+                "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                "-D", str(datadir), "-R", "-X", "stream", "--no-sync",
+            ]
+        )  # fmt: skip
+        with (datadir / "postgresql.conf").open("a") as f:
+            f.write(f"\n# adk-pg test standby\nport = {standby.port}\n")
+            f.write(f"unix_socket_directories = '{base}'\n")
+        standby.start()
+        started = True
+        yield standby
+    finally:
+        if started:
+            _run(standby._pg_ctl("-m", "immediate", "stop"), standby.logfile, check=False)
+        shutil.rmtree(base, ignore_errors=True)

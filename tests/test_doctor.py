@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 from _cli import adk_pg, run_main
-from _cluster import Cluster, temp_cluster
+from _cluster import Cluster, temp_cluster, temp_standby
 from _dbutil import random_name
 from _roles import run_grant_script
 from google.genai import types
@@ -265,3 +265,36 @@ async def test_an_unreachable_server_is_a_database_error() -> None:
     )
     assert result.code == 3
     assert result.err.startswith("adk-pg doctor: error: ")
+
+
+async def test_standbys_and_their_lag_are_shown_on_the_primary_and_the_standby() -> None:
+    replication = ("host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust")
+    with temp_cluster(hba=replication) as primary, temp_standby(primary) as standby:
+        dsn = await new_database(primary, statements=False)
+        name = dsn.rpartition("/")[2]
+        replica = await asyncpg.connect(standby.dsn())
+        try:
+            # Wait until the standby streams and has the database, then hold its replay back.
+            for _ in range(150):
+                if await replica.fetchval(
+                    "SELECT count(*) FROM pg_database WHERE datname = $1", name
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            await replica.execute("SELECT pg_wal_replay_pause()")
+            await workload(dsn, appends=50)
+            code, report = await doctor_json(dsn)
+            on_standby = await run_main("doctor", "--dsn", standby.dsn(name), "--json")
+        finally:
+            await replica.execute("SELECT pg_wal_replay_resume()")
+            await replica.close()
+    assert code == 0, report["warnings"]
+    (found,) = report["standbys"]
+    assert found["state"] == "streaming"
+    assert found["sync_state"] == "async"
+    assert found["client_addr"] == "127.0.0.1"
+    assert found["replay_lag_bytes"] > 0  # its replay is paused while the primary writes
+    assert on_standby.code in (0, 1), on_standby
+    as_standby = json.loads(on_standby.out)
+    assert as_standby["server"]["in_recovery"] is True
+    assert as_standby["standbys"] == []

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -532,3 +533,43 @@ async def test_a_runner_turn_nests_adk_pg_spans_under_adk_spans(db: str) -> None
     assert SECRET not in json.dumps(result["logs"])
     durations = [p for p in result["metrics"] if p["name"] == "db.client.operation.duration"]
     assert {p["attributes"]["db.operation.name"] for p in durations} >= {"append_event"}
+
+
+async def test_a_recording_sdk_adds_no_statement_to_any_call(db: str, rec: Recorder) -> None:
+    sent: list[str] = []
+
+    def log(record: Any) -> None:
+        sent.append(record.query)
+
+    async def log_queries(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(log)  # a set of loggers: one, however often setup runs
+
+    pool = await create_pool(db, min_size=1, max_size=1, setup=log_queries)
+    try:
+        store = SessionStore(pool, telemetry=rec.telemetry)
+        memory = MemoryStore(pool, telemetry=rec.telemetry)
+        content = types.Content(role="user", parts=[types.Part(text="tea")])
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: store.create_session(app_name=APP, user_id=USER, session_id="s8"),
+            lambda: store.append_event(
+                app_name=APP,
+                user_id=USER,
+                session_id="s8",
+                event=text_event("a"),
+                expected_revision=0,
+            ),
+            lambda: store.get_session(app_name=APP, user_id=USER, session_id="s8"),
+            lambda: store.list_sessions(app_name=APP, user_id=USER),
+            lambda: store.delete_session(app_name=APP, user_id=USER, session_id="s8"),
+            lambda: memory.add(
+                app_name=APP, user_id=USER, memories=[NewMemory(id="m8", content=content)]
+            ),
+            lambda: memory.search(app_name=APP, user_id=USER, query="tea"),
+        ]
+        for call in calls:
+            sent.clear()
+            await call()
+            assert len(sent) == 1, sent
+    finally:
+        await pool.close()
+    assert len(rec.ours()) == len(calls)

@@ -29,6 +29,7 @@ __all__ = [
     "Instruments",
     "PoolState",
     "Telemetry",
+    "check_telemetry",
     "error_attributes",
     "global_tracing",
     "instruments",

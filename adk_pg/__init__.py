@@ -1,10 +1,11 @@
 """adk-pg: the PostgreSQL persistence layer for Google's Agent Development Kit.
 
-The core needs only asyncpg, pydantic and google-genai; the ADK drop-in
-(``adk_pg.adk.PostgresSessionService``) needs the ``adk`` extra.
+The core needs only asyncpg, pydantic, google-genai and the OpenTelemetry API; the ADK
+drop-in (``adk_pg.adk.PostgresSessionService``) needs the ``adk`` extra.
 """
 
 from adk_pg.db.pool import create_pool
+from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
     AdkPgError,
     AlreadyExistsError,
@@ -52,6 +53,7 @@ __all__ = [
     "SessionStore",
     "StaleSessionError",
     "StorageError",
+    "Telemetry",
     "__version__",
     "create_pool",
     "migrate",

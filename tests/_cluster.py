@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,11 +136,15 @@ def _run(argv: Sequence[str], logfile: Path | None = None, *, check: bool = True
 
 
 @contextmanager
-def temp_cluster(hba: Sequence[str] = ("host all all 127.0.0.1/32 trust",)) -> Iterator[Cluster]:
+def temp_cluster(
+    hba: Sequence[str] = ("host all all 127.0.0.1/32 trust",),
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Cluster]:
     """Create, start, yield and finally stop and delete a throwaway cluster.
 
     ``hba`` lines are added after the superuser's trust lines, so a test can require
-    passwords (``scram-sha-256``) for every other role.
+    passwords (``scram-sha-256``) for every other role. ``settings`` are added to (or
+    override) postgresql.conf, written as they are (quote strings: ``"'pg_stat_statements'"``).
     """
     bindir = pg_bindir()
     base = owned_tempdir("adk_pg_cluster_")
@@ -163,7 +167,7 @@ def temp_cluster(hba: Sequence[str] = ("host all all 127.0.0.1/32 trust",)) -> I
                 "--no-sync",
             ]
         )
-        settings = {
+        conf_settings = {
             "listen_addresses": "'127.0.0.1'",
             "port": str(cluster.port),
             "unix_socket_directories": f"'{base}'",
@@ -174,8 +178,9 @@ def temp_cluster(hba: Sequence[str] = ("host all all 127.0.0.1/32 trust",)) -> I
             "max_connections": "40",
             "ssl": "off",
             "password_encryption": "'scram-sha-256'",
+            **(settings or {}),
         }
-        conf = "".join(f"{key} = {value}\n" for key, value in settings.items())
+        conf = "".join(f"{key} = {value}\n" for key, value in conf_settings.items())
         with (datadir / "postgresql.conf").open("a") as f:
             f.write("\n# adk-pg test cluster\n" + conf)
         (datadir / "pg_hba.conf").write_text("\n".join((*_BASE_HBA, *hba)) + "\n")
@@ -187,4 +192,36 @@ def temp_cluster(hba: Sequence[str] = ("host all all 127.0.0.1/32 trust",)) -> I
             # immediate: whatever a failed test left connected, the directory goes next.
             # Not checked: a test may have stopped the server already.
             _run(cluster._pg_ctl("-m", "immediate", "stop"), cluster.logfile, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def temp_standby(primary: Cluster) -> Iterator[Cluster]:
+    """A streaming standby of ``primary`` (pg_basebackup -R), started, then stopped and deleted.
+
+    The primary's pg_hba.conf must let ``postgres`` connect for replication from 127.0.0.1.
+    """
+    base = owned_tempdir("adk_pg_standby_")
+    datadir = base / "data"
+    standby = Cluster(
+        datadir=datadir, port=free_port(), bindir=primary.bindir, logfile=base / "log"
+    )
+    started = False
+    try:
+        _run(
+            [
+                str(primary.bindir / "pg_basebackup"),
+                "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                "-D", str(datadir), "-R", "-X", "stream", "--no-sync",
+            ]
+        )  # fmt: skip
+        with (datadir / "postgresql.conf").open("a") as f:
+            f.write(f"\n# adk-pg test standby\nport = {standby.port}\n")
+            f.write(f"unix_socket_directories = '{base}'\n")
+        standby.start()
+        started = True
+        yield standby
+    finally:
+        if started:
+            _run(standby._pg_ctl("-m", "immediate", "stop"), standby.logfile, check=False)
         shutil.rmtree(base, ignore_errors=True)

@@ -28,6 +28,7 @@ COMMANDS = [
     ["import"],
     ["import-adk"],
     ["prune"],
+    ["doctor"],
 ]
 
 
@@ -99,7 +100,16 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert out.startswith(f"usage: adk-pg {' '.join(command)}"), out
         assert "Exit codes" in " ".join(out.split()) or command == ["sessions"], out
     help_text = build_parser().format_help()
-    for name in ("migrate", "status", "sessions", "export", "import", "import-adk", "prune"):
+    for name in (
+        "migrate",
+        "status",
+        "sessions",
+        "export",
+        "import",
+        "import-adk",
+        "prune",
+        "doctor",
+    ):
         assert name in help_text
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from adk_pg.db.queries import Query, QueryFileError, load_queries, parse_query
+from adk_pg.ops.queries import DOCTOR_QUERIES
 from adk_pg.ops.queries import QUERIES as OPS_QUERIES
 from adk_pg.sessions.queries import QUERIES as SESSION_QUERIES
 from adk_pg.sessions.queries import SessionQueries
@@ -22,11 +23,13 @@ SELECT 'hello; $9 in a string is not a parameter', $1::text;
 
 
 def all_queries() -> list[Query]:
-    """Every statement the product runs on adk-pg's own schema (sql/legacy/ reads ADK's)."""
+    """Every statement the product runs on adk-pg's own schema (sql/legacy/ reads ADK's;
+    doctor_statements reads pg_stat_statements, prepared in test_doctor.py)."""
     return [
         getattr(registry, f.name)
-        for registry in (SESSION_QUERIES, OPS_QUERIES)
+        for registry in (SESSION_QUERIES, OPS_QUERIES, DOCTOR_QUERIES)
         for f in dataclasses.fields(registry)
+        if f.name != "doctor_statements"
     ]
 
 

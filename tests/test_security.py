@@ -10,10 +10,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
-import glob
 import logging
 import os
-import shutil
 import sys
 import traceback
 import uuid
@@ -26,6 +24,7 @@ import pytest
 from _cli import run_main
 from _cluster import Cluster, temp_cluster
 from _dbutil import REPO_ROOT, random_name
+from _roles import run_grant_script
 
 from adk_pg import (
     Event,
@@ -264,31 +263,6 @@ async def test_tls_settings_reach_the_driver(secured: Cluster) -> None:
 
 
 # ---- a least-privilege runtime role --------------------------------------------------------
-
-
-def psql_binary() -> str:
-    found = shutil.which("psql") or next(
-        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)), None
-    )
-    if found is None:
-        pytest.fail(
-            "psql is needed to run scripts/grant-runtime-role.sql: "
-            "sudo apt-get install -y postgresql-client"
-        )
-    return found
-
-
-async def run_grant_script(dsn: str, *variables: str) -> tuple[int, str]:
-    argv = [psql_binary(), dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-    for variable in variables:
-        argv += ["-v", variable]
-    argv += ["-f", str(REPO_ROOT / "scripts" / "grant-runtime-role.sql")]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
 
 
 DENIED = [

@@ -20,6 +20,7 @@ from google.adk.memory.memory_entry import MemoryEntry
 from google.adk.sessions.session import Session
 
 from adk_pg.adk.connection import ServiceConnection
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.memory.models import Memory, NewMemory
 from adk_pg.memory.store import (
@@ -45,11 +46,12 @@ class PostgresMemoryService(BaseMemoryService):
     ``db_url=``, or ``pool=``, never closed here; ``migrate=True`` creates or upgrades the
     schema on first use). ``search_config`` is the text search configuration (``english``
     stems: "runs" finds "running"; ``simple`` does not), ``max_results`` caps a search
-    (default 10), and text is indexed up to ``max_indexed_bytes`` (default 256 KiB).
+    (default 10), and text is indexed up to ``max_indexed_bytes`` (default 256 KiB). Calls
+    are reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`).
 
     Raises:
         TypeError: an unknown option (at construction, not at the first query).
-        ValueError: a malformed DSN or option value.
+        ValueError: a malformed DSN, option value or ``telemetry``.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class PostgresMemoryService(BaseMemoryService):
         search_config: str = DEFAULT_SEARCH_CONFIG,
         max_results: int = DEFAULT_MAX_RESULTS,
         max_indexed_bytes: int = DEFAULT_MAX_INDEXED_BYTES,
+        telemetry: Telemetry | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
@@ -73,6 +76,7 @@ class PostgresMemoryService(BaseMemoryService):
         self._search_config = search_config
         self._max_results = max_results
         self._max_indexed_bytes = max_indexed_bytes
+        self._telemetry = check_telemetry(telemetry)
         self._store: MemoryStore | None = None
 
     def __repr__(self) -> str:
@@ -87,6 +91,7 @@ class PostgresMemoryService(BaseMemoryService):
                 search_config=self._search_config,
                 max_results=self._max_results,
                 max_indexed_bytes=self._max_indexed_bytes,
+                telemetry=self._telemetry,
             )
         return self._store
 

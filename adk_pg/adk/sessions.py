@@ -30,6 +30,7 @@ from adk_pg.adk.errors import (
 )
 from adk_pg.adk.markers import revision_of, revision_of_markerless, to_session
 from adk_pg.adk.session_ops import SessionOperations, SessionsPage
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.sessions import validate
 from adk_pg.sessions.rows import SessionRows
 from adk_pg.sessions.store import SessionStore
@@ -45,11 +46,13 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
     is used. Pool options: SQLAlchemy's ``pool_size``, ``max_overflow``, ``pool_timeout``,
     ``pool_recycle``, ``pool_pre_ping`` and asyncpg's own. Or pass an existing ``pool=``
     (it is never closed here). With ``migrate=True`` (the default) the schema is created or
-    upgraded on first use, as ``DatabaseSessionService`` creates its tables.
+    upgraded on first use, as ``DatabaseSessionService`` creates its tables. Every call is
+    an OpenTelemetry span nested under ADK's own, as ``telemetry`` says
+    (:class:`~adk_pg.Telemetry`).
 
     Raises:
         TypeError: an unknown option (at construction, not at the first query).
-        ValueError: a malformed DSN or option value.
+        ValueError: a malformed DSN, option value or ``telemetry``.
     """
 
     def __init__(
@@ -60,12 +63,14 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
         db_url: str | None = None,
         pool: asyncpg.Pool | None = None,
         migrate: bool = True,
+        telemetry: Telemetry | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._connection = ServiceConnection(
             dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
         )
+        self._telemetry = check_telemetry(telemetry)
         self._rows: SessionRows | None = None
         self._store: SessionStore | None = None
 
@@ -75,8 +80,9 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
     async def _open(self) -> SessionRows:
         pool, acquire_timeout = await self._connection.open("PostgresSessionService")
         if self._rows is None:
-            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout)
-            self._store = SessionStore(pool, acquire_timeout=acquire_timeout)
+            telemetry = self._telemetry
+            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+            self._store = SessionStore(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         return self._rows
 
     @property

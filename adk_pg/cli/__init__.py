@@ -18,8 +18,10 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg artifacts list [--app A] [--user U] [--session S] [--limit N]
     adk-pg artifacts get APP USER FILENAME [--session S] [--version N] [-o FILE]
     adk-pg artifacts delete APP USER FILENAME [--session S] [--yes]
+    adk-pg doctor [--long SECONDS] [--top N]
 
-Exit codes: 0 done; 1 a check found work or nothing matched (``migrate --check`` with pending
+Exit codes: 0 done; 1 a check found work or nothing matched (``doctor`` printed a warning,
+``migrate --check`` with pending
 migrations, ``status`` with pending migrations, ``sessions list`` with no match, ``sessions
 show`` of a missing session, ``prune --dry-run`` with something to delete, ``memory search``
 or ``list`` finding nothing, ``memory delete`` of a missing memory, ``artifacts list`` with
@@ -38,7 +40,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adk_pg import __version__
-from adk_pg.cli import _artifacts, _inspect, _memory, _migrate, _prune, _transfer
+from adk_pg.cli import _artifacts, _doctor, _inspect, _memory, _migrate, _prune, _transfer
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_DATABASE,
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
-    for module in (_migrate, _inspect, _transfer, _prune, _memory, _artifacts):
+    for module in (_migrate, _inspect, _transfer, _prune, _memory, _artifacts, _doctor):
         module.register(commands, parents)
     return parser
 

@@ -17,6 +17,8 @@ import pydantic_core
 from google.genai import types
 
 from adk_pg.db import values
+from adk_pg.db.calls import Database
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError, translate_errors
 from adk_pg.memory.models import Memory, NewMemory
 from adk_pg.memory.queries import QUERIES
@@ -37,6 +39,7 @@ DEFAULT_SEARCH_CONFIG = "english"
 DEFAULT_MAX_RESULTS = 10
 # As ADK's SQLite memory service: longer text is stored whole, indexed up to this many bytes.
 DEFAULT_MAX_INDEXED_BYTES = 256 * 1024
+_OWN_OPTIONS = ("search_config", "max_results", "max_indexed_bytes", "telemetry")
 _CONFIG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
@@ -68,10 +71,13 @@ class MemoryStore:
     ``await MemoryStore.connect(dsn, **pool_options)`` builds a pool the store closes.
     ``search_config`` is the text search configuration words are stemmed with (``english``,
     ``simple``, or any the server has); ``max_results`` caps a search; memories are indexed
-    on their first ``max_indexed_bytes`` bytes of text and stored whole.
+    on their first ``max_indexed_bytes`` bytes of text and stored whole. Every call is
+    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are.
 
     Raises:
-        InvalidArgumentError: a malformed configuration name or a bound out of range.
+        TypeError: ``pool`` is not an asyncpg pool.
+        InvalidArgumentError: a malformed configuration name, a bound out of range, or a
+            ``telemetry`` that is not a Telemetry.
     """
 
     def __init__(
@@ -82,16 +88,15 @@ class MemoryStore:
         search_config: str = DEFAULT_SEARCH_CONFIG,
         max_results: int = DEFAULT_MAX_RESULTS,
         max_indexed_bytes: int = DEFAULT_MAX_INDEXED_BYTES,
+        telemetry: Telemetry | None = None,
         _owns_pool: bool = False,
     ) -> None:
-        if not isinstance(pool, asyncpg.Pool):
-            raise TypeError(f"adk-pg needs an asyncpg.Pool, not {type(pool).__name__}")
         check_settings(search_config, max_results, max_indexed_bytes)
+        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         self.pool = pool
         self.search_config = search_config
         self.max_results = max_results
         self.max_indexed_bytes = max_indexed_bytes
-        self._acquire_timeout = acquire_timeout
         self._owns_pool = _owns_pool
 
     @classmethod
@@ -100,8 +105,8 @@ class MemoryStore:
     ) -> MemoryStore:
         """Open a pool on ``dsn`` and check (or, with ``migrate=True``, apply) the schema.
 
-        Options are pool options, and ``search_config``, ``max_results`` and
-        ``max_indexed_bytes``.
+        Options are pool options, and ``search_config``, ``max_results``,
+        ``max_indexed_bytes`` and ``telemetry``.
 
         Raises:
             TypeError: an unknown option.
@@ -109,8 +114,8 @@ class MemoryStore:
             SchemaOutdatedError: migrations are pending and ``migrate`` is False.
             StorageError: the server cannot be reached.
         """
-        own = {k: options.pop(k) for k in ("search_config", "max_results", "max_indexed_bytes")
-               if k in options}  # fmt: skip
+        own = {k: options.pop(k) for k in _OWN_OPTIONS if k in options}
+        check_telemetry(own.get("telemetry"))  # before a pool is opened
         pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **options)
         try:
             return cls(pool, acquire_timeout=acquire_timeout, _owns_pool=True, **own)
@@ -134,15 +139,19 @@ class MemoryStore:
     ) -> None:
         await self.close()
 
-    async def _fetch(self, action: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-        with translate_errors(action):
-            try:
-                async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
-                    return await conn.fetch(sql, *args)
-            except asyncpg.UndefinedObjectError as exc:  # the only object named by a value
-                raise InvalidArgumentError(
-                    f"text search configuration {self.search_config!r} does not exist"
-                ) from exc
+    async def _fetch(
+        self, operation: str, action: str, sql: str, app_name: str, user_id: str, *args: Any
+    ) -> list[asyncpg.Record]:
+        """Run one statement as one reported call (``operation`` on adk.memories)."""
+        call = self._db.call(operation, "adk.memories", app_name=app_name, user_id=user_id)
+        async with call:
+            with translate_errors(action):
+                try:
+                    return await call.fetch(sql, app_name, user_id, *args)
+                except asyncpg.UndefinedObjectError as exc:  # the only object named by a value
+                    raise InvalidArgumentError(
+                        f"text search configuration {self.search_config!r} does not exist"
+                    ) from exc
 
     async def add(
         self,
@@ -184,6 +193,7 @@ class MemoryStore:
             lambda **kw: pydantic_core.to_json(batch, inf_nan_mode="null", **kw), "memory", batch
         )
         rows = await self._fetch(
+            "add_memories",
             f"add memories of user {user_id!r}",
             QUERIES.add_memories.sql,
             app_name,
@@ -247,6 +257,7 @@ class MemoryStore:
         if parsed.is_empty:
             return []
         rows = await self._fetch(
+            "search_memories",
             f"search memories of user {user_id!r}",
             QUERIES.search_memories.sql,
             app_name,
@@ -275,6 +286,7 @@ class MemoryStore:
         user_id = values.require_id(user_id, "user_id")
         limit = _bounded(limit, "limit", 1, 10_000)
         rows = await self._fetch(
+            "list_memories",
             f"list memories of user {user_id!r}",
             QUERIES.list_memories.sql,
             app_name,
@@ -295,6 +307,7 @@ class MemoryStore:
         user_id = values.require_id(user_id, "user_id")
         memory_id = values.require_id(memory_id, "memory_id")
         rows = await self._fetch(
+            "delete_memory",
             f"delete memory {memory_id!r}",
             QUERIES.delete_memory.sql,
             app_name,
@@ -313,6 +326,7 @@ class MemoryStore:
         app_name = values.require_id(app_name, "app_name")
         user_id = values.require_id(user_id, "user_id")
         rows = await self._fetch(
+            "delete_user_memories",
             f"delete the memories of user {user_id!r}",
             QUERIES.delete_user_memories.sql,
             app_name,

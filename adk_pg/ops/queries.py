@@ -1,4 +1,5 @@
-"""The operators' statements: ``sql/ops/`` (adk-pg's tables) and ``sql/legacy/`` (ADK's).
+"""The operators' statements: ``sql/ops/`` (adk-pg's tables), ``sql/doctor/`` (the server's
+catalog and statistics) and ``sql/legacy/`` (ADK's tables).
 
 The files of ``sql/legacy/`` name ADK's tables unqualified (the reader's connection sets
 ``search_path`` to the schema holding them), so they cannot be prepared against adk-pg's own
@@ -11,7 +12,14 @@ from dataclasses import dataclass
 
 from adk_pg.db.queries import Query, load_queries
 
-__all__ = ["LEGACY_QUERIES", "QUERIES", "LegacyQueries", "OpsQueries"]
+__all__ = [
+    "DOCTOR_QUERIES",
+    "LEGACY_QUERIES",
+    "QUERIES",
+    "DoctorQueries",
+    "LegacyQueries",
+    "OpsQueries",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,22 @@ class OpsQueries:
 
 
 @dataclass(frozen=True)
+class DoctorQueries:
+    """The registry of ``sql/doctor/``: what ``adk-pg doctor`` reads from the catalog and the
+    statistics views (``doctor_statements`` needs the pg_stat_statements extension)."""
+
+    doctor_connections: Query
+    doctor_indexes: Query
+    doctor_long_sessions: Query
+    doctor_replica: Query
+    doctor_server: Query
+    doctor_standbys: Query
+    doctor_statements: Query
+    doctor_statements_path: Query
+    doctor_tables: Query
+
+
+@dataclass(frozen=True)
 class LegacyQueries:
     """The registry of ``sql/legacy/``: reading the tables of ADK's DatabaseSessionService."""
 
@@ -53,4 +77,5 @@ class LegacyQueries:
 
 
 QUERIES = load_queries("ops", OpsQueries)
+DOCTOR_QUERIES = load_queries("doctor", DoctorQueries)
 LEGACY_QUERIES = load_queries("legacy", LegacyQueries)

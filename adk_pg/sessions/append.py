@@ -9,12 +9,13 @@ once more, against what that writer committed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
 from adk_pg.db import values
+from adk_pg.db.calls import Database
 from adk_pg.errors import (
     EventConflictError,
     SessionNotFoundError,
@@ -25,14 +26,11 @@ from adk_pg.sessions import encode, validate
 from adk_pg.sessions.models import AppendResult
 from adk_pg.sessions.queries import QUERIES
 
-__all__ = ["FetchRow", "append_event"]
-
-FetchRow = Callable[..., Awaitable["asyncpg.Record | None"]]
-"""Runs one statement on a pooled connection and returns its first row."""
+__all__ = ["append_event"]
 
 
 async def append_event(
-    fetchrow: FetchRow,
+    db: Database,
     *,
     app_name: str,
     user_id: str,
@@ -68,30 +66,34 @@ async def append_event(
         app_name, user_id, session_id, expected_revision, event_json, *deltas,
         event_id, timestamp,
     )  # fmt: skip
-    with translate_errors(f"append_event to session {session_id!r}"):
-        # A second statement runs only when the first could not tell what is stored: a
-        # concurrent writer changed the session after the first one's snapshot was taken.
-        for attempt in (1, 2):
-            try:
-                row = await fetchrow(QUERIES.append_event.sql, *args)
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name != "events_pkey":
-                    raise
-                if attempt == 2:
-                    raise EventConflictError(
-                        f"Event {event_id} is already stored in session {session_id} "
-                        "with another timestamp; event ids must be unique in a session."
-                    ) from exc
-                continue
-            assert row is not None  # the statement always returns one row
-            result = _outcome(row, session_id, event_id, expected_revision)
-            if result is not None:
-                return result
-    raise StaleSessionError(
-        f"Session {session_id} has been modified in storage since it was loaded "
-        f"(revision {expected_revision}). Please reload the session before appending "
-        "more events."
+    call = db.call(
+        "append_event", "adk.events", session_id=session_id, app_name=app_name, user_id=user_id
     )
+    async with call:
+        with translate_errors(f"append_event to session {session_id!r}"):
+            # A second statement runs only when the first could not tell what is stored: a
+            # concurrent writer changed the session after the first one's snapshot was taken.
+            for attempt in (1, 2):
+                try:
+                    row = await call.fetchrow(QUERIES.append_event.sql, *args)
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != "events_pkey":
+                        raise
+                    if attempt == 2:
+                        raise EventConflictError(
+                            f"Event {event_id} is already stored in session {session_id} "
+                            "with another timestamp; event ids must be unique in a session."
+                        ) from exc
+                    continue
+                assert row is not None  # the statement always returns one row
+                result = _outcome(row, session_id, event_id, expected_revision)
+                if result is not None:
+                    return result
+            raise StaleSessionError(
+                f"Session {session_id} has been modified in storage since it was loaded "
+                f"(revision {expected_revision}). Please reload the session before appending "
+                "more events."
+            )
 
 
 def _outcome(

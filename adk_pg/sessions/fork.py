@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncpg
 
 from adk_pg.db import values
+from adk_pg.db.calls import Database
 from adk_pg.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -17,7 +18,6 @@ from adk_pg.errors import (
     translate_errors,
 )
 from adk_pg.sessions import validate
-from adk_pg.sessions.append import FetchRow
 from adk_pg.sessions.models import SessionRecord, merge_state
 from adk_pg.sessions.queries import QUERIES
 
@@ -25,7 +25,7 @@ __all__ = ["fork_session"]
 
 
 async def fork_session(
-    fetchrow: FetchRow,
+    db: Database,
     *,
     app_name: str,
     user_id: str,
@@ -49,15 +49,17 @@ async def fork_session(
     new_id = validate.session_id_or_new(new_session_id, "new_session_id")
     if up_to_event_id is not None:
         up_to_event_id = values.require_id(up_to_event_id, "up_to_event_id")
-    with translate_errors(f"fork_session {session_id!r}"):
-        try:
-            row = await fetchrow(
-                QUERIES.fork_session.sql, app_name, user_id, session_id, new_id, up_to_event_id
-            )
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != "sessions_pkey":
-                raise
-            raise AlreadyExistsError(f"Session with id {new_id} already exists.") from exc
+    ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
+    async with db.call("fork_session", "adk.sessions", **ids) as call:
+        with translate_errors(f"fork_session {session_id!r}"):
+            try:
+                row = await call.fetchrow(
+                    QUERIES.fork_session.sql, app_name, user_id, session_id, new_id, up_to_event_id
+                )
+            except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name != "sessions_pkey":
+                    raise
+                raise AlreadyExistsError(f"Session with id {new_id} already exists.") from exc
     assert row is not None  # no FROM at the top: always one row
     if not row["source_exists"]:
         raise SessionNotFoundError(f"Session {session_id} not found.")

@@ -18,6 +18,8 @@ import asyncpg
 import pydantic_core
 
 from adk_pg.db import values
+from adk_pg.db.calls import Database
+from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -40,23 +42,30 @@ __all__ = ["SessionRows"]
 
 # The keyset position before the first session (NULL time = minus infinity, in the SQL).
 _FIRST_PAGE: tuple[Any, str, str] = (None, "", "")
+# The table each call is reported on (its span's name is "{operation} {table}").
+_SESSIONS, _EVENTS = "adk.sessions", "adk.events"
 
 
 class SessionRows:
     """Sessions, events and app/user state as records, through raw SQL on an asyncpg pool.
 
-    The pool belongs to the caller; ``acquire_timeout`` bounds the wait for a connection.
+    The pool belongs to the caller; ``acquire_timeout`` bounds the wait for a connection;
+    ``telemetry`` says how calls are reported (:class:`~adk_pg.db.telemetry.Telemetry`).
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None) -> None:
-        if not isinstance(pool, asyncpg.Pool):
-            raise TypeError(f"adk-pg needs an asyncpg.Pool, not {type(pool).__name__}")
-        self.pool = pool
-        self._acquire_timeout = acquire_timeout
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
 
-    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
-            return await conn.fetchrow(sql, *args)
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The asyncpg pool the rows layer runs on."""
+        return self._db.pool
 
     async def create(
         self,
@@ -77,21 +86,25 @@ class SessionRows:
         user_id = values.require_id(user_id, "user_id")
         session_id = validate.session_id_or_new(session_id)
         session_json, app_json, user_json = encode.state_json(state, "state")
-        with translate_errors(f"create_session {session_id!r}"):
-            try:
-                row = await self._fetchrow(
-                    QUERIES.create_session.sql,
-                    app_name,
-                    user_id,
-                    session_id,
-                    session_json,
-                    app_json,
-                    user_json,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name != "sessions_pkey":
-                    raise
-                raise AlreadyExistsError(f"Session with id {session_id} already exists.") from exc
+        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
+        async with self._db.call("create_session", _SESSIONS, **ids) as call:
+            with translate_errors(f"create_session {session_id!r}"):
+                try:
+                    row = await call.fetchrow(
+                        QUERIES.create_session.sql,
+                        app_name,
+                        user_id,
+                        session_id,
+                        session_json,
+                        app_json,
+                        user_json,
+                    )
+                except asyncpg.UniqueViolationError as exc:
+                    if exc.constraint_name != "sessions_pkey":
+                        raise
+                    raise AlreadyExistsError(
+                        f"Session with id {session_id} already exists."
+                    ) from exc
         assert row is not None  # an INSERT without conflict returns its row
         return _record(app_name, user_id, session_id, row)
 
@@ -115,10 +128,12 @@ class SessionRows:
         session_id = validate.existing_session_id(session_id)
         limit = validate.num_recent_events(num_recent_events)
         after = validate.after_timestamp(after_timestamp)
-        with translate_errors(f"get_session {session_id!r}"):
-            row = await self._fetchrow(
-                QUERIES.get_session.sql, app_name, user_id, session_id, limit, after
-            )
+        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
+        async with self._db.call("get_session", _SESSIONS, **ids) as call:
+            with translate_errors(f"get_session {session_id!r}"):
+                row = await call.fetchrow(
+                    QUERIES.get_session.sql, app_name, user_id, session_id, limit, after
+                )
         if row is None:
             return None
         return _record(app_name, user_id, session_id, row, events_json=row["events"])
@@ -144,15 +159,17 @@ class SessionRows:
         after = _FIRST_PAGE
         if page_token is not None:
             after = paging.session_position(page_token, app_name, user_id)
-        with translate_errors(f"list_sessions {app_name!r}"):
-            if user_id is None:
-                row = await self._fetchrow(
-                    QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], size
-                )
-            else:
-                row = await self._fetchrow(
-                    QUERIES.list_user_sessions.sql, app_name, user_id, after[0], after[2], size
-                )
+        call = self._db.call("list_sessions", _SESSIONS, app_name=app_name, user_id=user_id)
+        async with call:
+            with translate_errors(f"list_sessions {app_name!r}"):
+                if user_id is None:
+                    row = await call.fetchrow(
+                        QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], size
+                    )
+                else:
+                    row = await call.fetchrow(
+                        QUERIES.list_user_sessions.sql, app_name, user_id, after[0], after[2], size
+                    )
         assert row is not None  # an aggregate without GROUP BY returns one row
         token = None
         if row["next_update_us"] is not None:
@@ -174,8 +191,12 @@ class SessionRows:
         """
         app_name = values.require_id(app_name, "app_name")
         user_id = values.require_id(user_id, "user_id")
-        with translate_errors(f"get_user_state {user_id!r}"):
-            row = await self._fetchrow(QUERIES.get_user_state.sql, app_name, user_id)
+        call = self._db.call(
+            "get_user_state", "adk.user_states", app_name=app_name, user_id=user_id
+        )
+        async with call:
+            with translate_errors(f"get_user_state {user_id!r}"):
+                row = await call.fetchrow(QUERIES.get_user_state.sql, app_name, user_id)
         return {} if row is None else dict(row["state"])
 
     async def app_state(self, *, app_name: str) -> dict[str, Any]:
@@ -186,8 +207,9 @@ class SessionRows:
             StorageError: the database failed.
         """
         app_name = values.require_id(app_name, "app_name")
-        with translate_errors(f"get_app_state {app_name!r}"):
-            row = await self._fetchrow(QUERIES.get_app_state.sql, app_name)
+        async with self._db.call("get_app_state", "adk.app_states", app_name=app_name) as call:
+            with translate_errors(f"get_app_state {app_name!r}"):
+                row = await call.fetchrow(QUERIES.get_app_state.sql, app_name)
         return {} if row is None else dict(row["state"])
 
     async def delete(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -200,9 +222,10 @@ class SessionRows:
         app_name = values.require_id(app_name, "app_name")
         user_id = values.require_id(user_id, "user_id")
         session_id = validate.existing_session_id(session_id)
-        with translate_errors(f"delete_session {session_id!r}"):
-            async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
-                await conn.execute(QUERIES.delete_session.sql, app_name, user_id, session_id)
+        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
+        async with self._db.call("delete_session", _SESSIONS, **ids) as call:
+            with translate_errors(f"delete_session {session_id!r}"):
+                await call.execute(QUERIES.delete_session.sql, app_name, user_id, session_id)
 
     async def append(
         self,
@@ -226,7 +249,7 @@ class SessionRows:
             StorageError: the database failed; nothing was written.
         """
         return await append_event(
-            self._fetchrow,
+            self._db,
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
@@ -248,7 +271,7 @@ class SessionRows:
     ) -> tuple[SessionRecord, int]:
         """Fork a session server-side: see :func:`fork.fork_session`."""
         return await fork_session(
-            self._fetchrow,
+            self._db,
             app_name=app_name,
             user_id=user_id,
             session_id=session_id,
@@ -284,20 +307,22 @@ class SessionRows:
             after = paging.event_position(
                 page_token, app_name, user_id, session_id, newest_first=newest_first
             )
-        with translate_errors(f"list_events of session {session_id!r}"):
-            row = await self._fetchrow(
-                QUERIES.list_events.sql,
-                app_name,
-                user_id,
-                session_id,
-                after[0],
-                after[1],
-                newest_first,
-                size,
-            )
-        assert row is not None  # no FROM at the top: always one row
-        if not row["session_exists"]:
-            raise SessionNotFoundError(f"Session {session_id} not found.")
+        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
+        async with self._db.call("list_events", _EVENTS, **ids) as call:
+            with translate_errors(f"list_events of session {session_id!r}"):
+                row = await call.fetchrow(
+                    QUERIES.list_events.sql,
+                    app_name,
+                    user_id,
+                    session_id,
+                    after[0],
+                    after[1],
+                    newest_first,
+                    size,
+                )
+            assert row is not None  # no FROM at the top: always one row
+            if not row["session_exists"]:
+                raise SessionNotFoundError(f"Session {session_id} not found.")
         token = None
         if row["next_id"] is not None:
             token = paging.encode_event_token(

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from adk_pg.db import values
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
 from adk_pg.sessions import validate
@@ -38,28 +39,45 @@ class SessionStore:
 
     ``SessionStore(pool)`` uses a pool the caller owns (and never closes);
     ``await SessionStore.connect(dsn, **pool_options)`` builds a pool the store closes.
+    Every call is an OpenTelemetry span and measurement, and a log line, as ``telemetry``
+    says (:class:`~adk_pg.Telemetry`; by default spans and metrics go to the global providers).
+
+    Raises:
+        TypeError: ``pool`` is not an asyncpg pool.
+        InvalidArgumentError: ``telemetry`` is not a Telemetry.
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None, _owns_pool: bool = False
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float | None = None,
+        telemetry: Telemetry | None = None,
+        _owns_pool: bool = False,
     ) -> None:
-        self._rows = SessionRows(pool, acquire_timeout=acquire_timeout)
+        self._rows = SessionRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         self._owns_pool = _owns_pool
 
     @classmethod
     async def connect(
-        cls, dsn: str | None = None, *, migrate: bool = False, **pool_options: Any
+        cls,
+        dsn: str | None = None,
+        *,
+        migrate: bool = False,
+        telemetry: Telemetry | None = None,
+        **pool_options: Any,
     ) -> SessionStore:
         """Open a pool on ``dsn`` and check (or, with ``migrate=True``, apply) the schema.
 
         Raises:
             TypeError: an unknown pool option.
-            InvalidArgumentError: a bad DSN or option value.
+            InvalidArgumentError: a bad DSN, option value or ``telemetry``.
             SchemaOutdatedError: migrations are pending and ``migrate`` is False.
             StorageError: the server cannot be reached.
         """
+        check_telemetry(telemetry)  # before a pool is opened
         pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **pool_options)
-        return cls(pool, acquire_timeout=acquire_timeout, _owns_pool=True)
+        return cls(pool, acquire_timeout=acquire_timeout, telemetry=telemetry, _owns_pool=True)
 
     @property
     def pool(self) -> asyncpg.Pool:

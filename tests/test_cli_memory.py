@@ -125,7 +125,7 @@ async def test_export_and_import_carry_memories_exactly(
     path = tmp_path / "all.jsonl"
     exported = await adk_pg("export", "--dsn", db, "-o", str(path))
     assert exported.code == 0, exported
-    assert exported.out.endswith(", 5 memories\n")
+    assert exported.out.endswith(", 5 memories, 0 artifact versions\n")
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     memories = [line for line in lines if line.get("type") == "memory"]
     assert [m["id"] for m in memories] == ["c1", "e1", "e2", "gone", "b1"]

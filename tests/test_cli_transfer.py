@@ -60,7 +60,8 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
     to_stdout = await run_main("export", "--dsn", db, "--json")
     assert to_file.code == 0, to_file
     assert (
-        to_file.out == "exported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
+        to_file.out == "exported 3 sessions (5 events), 1 app states, 2 user states, "
+        "0 memories, 0 artifact versions\n"
     )
     assert json.loads(to_stdout.err) == {
         "sessions": 3,
@@ -68,6 +69,7 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
         "app_states": 1,
         "user_states": 2,
         "memories": 0,
+        "artifact_versions": 0,
     }
     text = path.read_text()
     # The same data either way; only the header's export time differs.
@@ -86,7 +88,10 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
 
     first = await adk_pg("import", str(path), "--dsn", target)
     assert first.code == 0, first
-    assert first.out == "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
+    assert first.out == (
+        "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories, "
+        "0 artifact versions\n"
+    )
     assert await dump(target) == await dump(db)
 
     again = await adk_pg("import", "-", "--dsn", target, "--json", stdin=path.read_bytes())
@@ -101,6 +106,9 @@ async def test_round_trip_is_exact_and_importing_twice_changes_nothing(
         "user_states_skipped": 2,
         "memories_imported": 0,
         "memories_skipped": 0,
+        "artifact_versions_imported": 0,
+        "artifact_versions_skipped": 0,
+        "artifact_versions_conflicting": 0,
         "session_ids_changed": 0,
         "session_id_changes": [],
     }
@@ -197,7 +205,8 @@ async def test_a_padded_session_id_is_stripped_and_the_session_is_usable(
     first = await adk_pg("import", str(path), "--dsn", target)
     assert first.code == 0, first
     assert first.out == (
-        "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories\n"
+        "imported 3 sessions (5 events), 1 app states, 2 user states, 0 memories, "
+        "0 artifact versions\n"
         "changed 1 session ids (stripped, or generated for a blank id):\n"
         "  app 'weather' user 'bob': ' s2\\t' -> 's2'\n"
     )

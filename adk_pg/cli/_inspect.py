@@ -129,6 +129,7 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
         "users": None if counts is None else counts.users,
         "apps": None if counts is None else counts.apps,
         "memories": None if counts is None else counts.memories,
+        "artifacts": None if counts is None else counts.artifacts,
         "table_bytes": None if counts is None else counts.table_bytes,
         "total_bytes": None if counts is None else sum(counts.table_bytes.values()),
     }
@@ -138,7 +139,7 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
         rows = [("database", report["database"]), ("schema", _schema_line(migrations))]
         rows += [("", line) for line in describe_status(migrations)[:-1]]
         if counts is not None:
-            counted = ("sessions", "events", "users", "apps", "memories")
+            counted = ("sessions", "events", "users", "apps", "memories", "artifacts")
             rows += [(name, str(report[name])) for name in counted]
             parts = ", ".join(f"{k} {human_bytes(v)}" for k, v in counts.table_bytes.items())
             rows.append(("size", f"{human_bytes(report['total_bytes'])} ({parts})"))

@@ -33,8 +33,9 @@ def register(commands: Any, parents: Parents) -> None:
         description="Delete the sessions (and, by cascade, their events) that have not been "
         "written for --older-than. Each batch examines the next --batch-size sessions of an "
         "app in key order and deletes the old ones among them, in its own short transaction "
-        "that skips sessions in use; app and user state stay, and so do memories: they are "
-        "meant to outlive sessions. With --memories, delete the memories not written for "
+        "that skips sessions in use; their session-scoped artifacts go with them; app and user "
+        "state and user: artifacts stay, and so do memories: they are meant to outlive "
+        "sessions. With --memories, delete the memories not written for "
         "--older-than instead (sessions stay); a deleted memory whose session still exists "
         "is kept, so that adding the session again does not bring it back. Age is measured "
         "by the database server's clock: the time of a session's last write (create, append, "
@@ -86,8 +87,8 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
         plan = await ops.plan_prune(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )
-        sessions = events = batches = 0
-        what = f"{plan.sessions} sessions ({plan.events} events)"
+        sessions = events = artifacts = batches = 0
+        what = _sessions_text(plan.sessions, plan.events, plan.artifacts)
         if (
             not (args.dry_run or args.yes)
             and plan.sessions
@@ -112,15 +113,21 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
                         if batch.sessions:
                             sessions += batch.sessions
                             events += batch.events
+                            artifacts += batch.artifacts
                             batches += 1
                             progress.advance(batch.sessions)
             finally:
                 progress.finish()
     if args.dry_run:
-        sessions, events = plan.sessions, plan.events
-    counts = {"sessions": sessions, "events": events}
-    _report(args, app, plan.cutoff, counts, f"{sessions} sessions ({events} events)", batches)
+        sessions, events, artifacts = plan.sessions, plan.events, plan.artifacts
+    counts = {"sessions": sessions, "events": events, "artifacts": artifacts}
+    _report(args, app, plan.cutoff, counts, _sessions_text(sessions, events, artifacts), batches)
     return EXIT_CHECK_FAILED if args.dry_run and plan.sessions else EXIT_OK
+
+
+def _sessions_text(sessions: int, events: int, artifacts: int) -> str:
+    extra = f", {artifacts} artifacts" if artifacts else ""
+    return f"{sessions} sessions ({events} events{extra})"
 
 
 async def _prune_memories(args: argparse.Namespace, dsn: str, app: str | None) -> int:

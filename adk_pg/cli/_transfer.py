@@ -43,14 +43,15 @@ def register(commands: Any, parents: Parents) -> None:
         "export",
         parents=[parents.database, parents.output],
         help="write sessions, events, state and memories as JSON Lines",
-        description="Write sessions with their events, then app and user state, then memories "
-        "(deleted ones included), as JSON Lines (format adk-pg-export version 2: a header "
-        "line, one line per session, per app or user state and per memory, an end line), to "
-        "stdout or --output. Read in one consistent "
+        description="Write sessions with their events, then app and user state, memories "
+        "(deleted ones included) and artifact versions (bytes in base64), as JSON Lines "
+        "(format adk-pg-export version 2: a header line, one line per session, per app or "
+        "user state, per memory and per artifact version, an end line), to stdout or "
+        "--output. Read in one consistent "
         "snapshot. The summary goes to stderr when the data goes to stdout. Exit codes: "
         "0 written, 2 usage, 3 database error.",
     )
-    add_app_user_filters(export, "sessions, state and memories")
+    add_app_user_filters(export, "sessions, state, memories and artifacts")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     export.set_defaults(run=_export_command)
 
@@ -59,9 +60,11 @@ def register(commands: Any, parents: Parents) -> None:
         parents=[parents.database, parents.output],
         help="load a file written by export (idempotent)",
         description="Load an adk-pg export. Each session is imported atomically with its "
-        "events; sessions, app states, user states and memories that already exist are "
-        "skipped, never changed, so importing a file twice changes nothing. Files of version "
-        "1 (no memories) import too. " + _SESSION_IDS + " Exit codes: "
+        "events; sessions, app states, user states, memories and artifact versions that "
+        "already exist are skipped, never changed, so importing a file twice changes "
+        "nothing. Files of version 1 (no memories, no artifacts) import too. "
+        + _SESSION_IDS
+        + " Exit codes: "
         "0 imported, 2 usage or a malformed or truncated file or two session ids that "
         "normalise to one (lines before the bad one are imported), 3 database error.",
     )
@@ -143,7 +146,7 @@ def _describe_export(report: ExportReport) -> str:
     return (
         f"exported {report.sessions} sessions ({report.events} events), "
         f"{report.app_states} app states, {report.user_states} user states, "
-        f"{report.memories} memories"
+        f"{report.memories} memories, {report.artifact_versions} artifact versions"
     )
 
 
@@ -202,18 +205,25 @@ def _print_import(report: ImportReport, as_json: bool) -> None:
     print(
         f"imported {report.sessions_imported} sessions ({report.events_imported} events), "
         f"{report.app_states_imported} app states, {report.user_states_imported} user states, "
-        f"{report.memories_imported} memories"
+        f"{report.memories_imported} memories, "
+        f"{report.artifact_versions_imported} artifact versions"
     )
     skipped = (
         report.sessions_skipped,
         report.app_states_skipped,
         report.user_states_skipped,
         report.memories_skipped,
+        report.artifact_versions_skipped,
     )
     if any(skipped):
         print(
             f"skipped (already present) {skipped[0]} sessions, {skipped[1]} app states, "
-            f"{skipped[2]} user states, {skipped[3]} memories"
+            f"{skipped[2]} user states, {skipped[3]} memories, {skipped[4]} artifact versions"
+        )
+    if report.artifact_versions_conflicting:
+        print(
+            f"left alone {report.artifact_versions_conflicting} artifact versions whose number "
+            "is taken by other bytes here (an import never overwrites)"
         )
     changes = report.session_id_changes
     if changes:

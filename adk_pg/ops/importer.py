@@ -18,7 +18,7 @@ import pydantic_core
 from pydantic import ValidationError
 
 from adk_pg.db import values
-from adk_pg.errors import StorageError
+from adk_pg.errors import InvalidArgumentError, StorageError
 from adk_pg.memory.text import index_codes
 from adk_pg.ops import import_checks as checks
 from adk_pg.ops.repository import OpsRepository
@@ -138,6 +138,27 @@ class Importer:
         self.report.memories_imported += imported
         self.report.memories_skipped += not imported
 
+    async def artifact_version(self, doc: Any, where: str) -> None:
+        """Check and write one ``artifact_version`` document (never over a stored version).
+
+        Raises:
+            TransferFormatError: a malformed record (ids, scope, base64, size, sha256),
+                naming ``where``.
+            StorageError: the database refused or failed; the message names ``where``.
+        """
+        name = f"artifact {doc.get('filename')!r} version {doc.get('version')!r}"
+        with _naming(where, name):
+            try:
+                outcome = await self._ops.import_artifact_version(doc)
+            except InvalidArgumentError as exc:
+                raise TransferFormatError(f"{where}: {exc}") from None
+        if outcome == "imported":
+            self.report.artifact_versions_imported += 1
+        elif outcome == "unchanged":
+            self.report.artifact_versions_skipped += 1
+        else:
+            self.report.artifact_versions_conflicting += 1
+
     def _check_events(self, events: list[dict[str, Any]], where: str) -> None:
         """Read the events as the store will, one at a time to name the one refused.
 
@@ -223,6 +244,9 @@ async def import_jsonl(
             elif kind == "memory" and header["version"] >= 2:
                 await importer.memory(doc, where, line)
                 seen.memories += 1
+            elif kind == "artifact_version" and header["version"] >= 2:
+                await importer.artifact_version(doc, where)
+                seen.artifact_versions += 1
             elif kind == "end":
                 trailer = doc
             else:
@@ -237,8 +261,9 @@ async def import_jsonl(
             "(what came before was imported; import the complete file again)"
         )
     for field in fields(seen):
-        # Version 1 has no memory lines, and its end line does not count them.
-        absent = 0 if field.name == "memories" and header["version"] == 1 else None
+        # Version 1 has no memory or artifact lines, and its end line does not count them.
+        added = field.name in ("memories", "artifact_versions")
+        absent = 0 if added and header["version"] == 1 else None
         expected = trailer.get(field.name, absent)
         if expected != getattr(seen, field.name):
             raise TransferFormatError(

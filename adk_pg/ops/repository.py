@@ -8,7 +8,7 @@ transaction, so the file is a consistent picture of the database even while agen
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +16,9 @@ from typing import Any
 
 import asyncpg
 
+from adk_pg.artifacts.models import ImportOutcome
+from adk_pg.artifacts.transfer import ArtifactTransfer
+from adk_pg.artifacts.validate import MAX_ARTIFACT_BYTES_CEILING
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
 from adk_pg.ops.snapshot import Snapshot
@@ -40,6 +43,7 @@ class StatusCounts:
     users: int
     apps: int
     memories: int
+    artifacts: int
     table_bytes: dict[str, int]
 
 
@@ -63,6 +67,7 @@ class PrunePlan:
     cutoff: datetime
     sessions: int
     events: int
+    artifacts: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class PruneBatch:
 
     sessions: int
     events: int
+    artifacts: int
     last: tuple[str, str] | None
 
 
@@ -115,28 +121,26 @@ class OpsRepository:
         return row
 
     async def status(self) -> StatusCounts:
-        """Counts of sessions, events, users, apps and memories, and the size of each table.
+        """Counts of sessions, events, users, apps, memories and artifacts, and each table's size.
 
         Raises:
             SchemaOutdatedError: the adk tables do not exist.
             StorageError: the database failed.
         """
         row = await self._fetchrow("read the status", QUERIES.get_status.sql)
-        tables = [
-            "sessions",
-            "events",
-            "app_states",
-            "user_states",
-            "memories",
-            "schema_migrations",
-        ]
         return StatusCounts(
             sessions=row["sessions"],
             events=row["events"],
             users=row["users"],
             apps=row["apps"],
             memories=row["memories"],
-            table_bytes={name: int(row[f"{name}_bytes"]) for name in tables},
+            artifacts=row["artifacts"],
+            # Every *_bytes column, in the query's order: the table's name without the suffix.
+            table_bytes={
+                key.removesuffix("_bytes"): int(value)
+                for key, value in row.items()
+                if key.endswith("_bytes")
+            },
         )
 
     async def list_sessions(
@@ -228,6 +232,19 @@ class OpsRepository:
         row = await self._fetchrow("import a memory", QUERIES.import_memory.sql, line, codes)
         return bool(row["imported"])
 
+    async def import_artifact_version(self, record: Mapping[str, Any]) -> ImportOutcome:
+        """Store one exported artifact version unless its number is taken (see
+        :meth:`adk_pg.artifacts.transfer.ArtifactTransfer.import_version`).
+
+        Raises:
+            InvalidArgumentError: a malformed record; nothing was written.
+            StorageError: the database failed.
+        """
+        async with self._pool.acquire() as conn:
+            return await ArtifactTransfer(conn).import_version(
+                record, max_artifact_bytes=MAX_ARTIFACT_BYTES_CEILING
+            )
+
     async def plan_prune(self, *, older_than_seconds: float, app_name: str | None) -> PrunePlan:
         """The cutoff (server time minus the age) and how much is older than it.
 
@@ -237,7 +254,12 @@ class OpsRepository:
         row = await self._fetchrow(
             "plan the prune", QUERIES.plan_prune.sql, older_than_seconds, app_name
         )
-        return PrunePlan(cutoff=row["cutoff"], sessions=row["sessions"], events=row["events"])
+        return PrunePlan(
+            cutoff=row["cutoff"],
+            sessions=row["sessions"],
+            events=row["events"],
+            artifacts=row["artifacts"],
+        )
 
     async def list_apps(self) -> list[str]:
         """Every app name that has sessions, in order.
@@ -270,7 +292,12 @@ class OpsRepository:
                 )
         assert row is not None  # no FROM at the top: always one row
         last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
-        return PruneBatch(sessions=int(row["sessions"]), events=int(row["events"]), last=last)
+        return PruneBatch(
+            sessions=int(row["sessions"]),
+            events=int(row["events"]),
+            artifacts=int(row["artifacts"]),
+            last=last,
+        )
 
     async def plan_prune_memories(
         self, *, older_than_seconds: float, app_name: str | None

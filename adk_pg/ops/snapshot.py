@@ -1,4 +1,5 @@
-"""The export's reads: sessions, state and memories as export lines, in one read-only snapshot.
+"""The export's reads: sessions, state, memories and artifacts as export lines, in one
+read-only snapshot.
 
 :meth:`adk_pg.ops.repository.OpsRepository.snapshot` opens the REPEATABLE READ transaction on
 one connection; every read of an export goes through the :class:`Snapshot` it yields, so the
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
+import pydantic_core
 from asyncpg.pool import PoolConnectionProxy
 
+from adk_pg.artifacts.transfer import ArtifactTransfer
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
 
@@ -100,6 +103,15 @@ class Snapshot:
         """
         async for line in self._stream(QUERIES.export_memories.sql, app_name, user_id):
             yield line
+
+    async def artifact_lines(self, app_name: str | None, user_id: str | None) -> AsyncIterator[str]:
+        """Every matching artifact version as an export line (bytes in base64), page by page.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        async for record in ArtifactTransfer(self._conn).versions(app_name, user_id):
+            yield pydantic_core.to_json(record).decode()
 
     async def _stream(self, sql: str, *args: Any) -> AsyncIterator[str]:
         with translate_errors("export states and memories"):

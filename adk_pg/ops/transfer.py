@@ -42,14 +42,22 @@ imports as well). UTF-8, one JSON object per line, in this order:
 
    The search vector is not in the file: an import builds it again from ``search_text``.
 
-5. A trailer, so a truncated file is detected::
+5. Artifact versions (:mod:`adk_pg.artifacts.transfer`: one line per version, its bytes in
+   base64, with their size and sha256, checked on import)::
+
+     {"type": "artifact_version", "app_name": "a", "user_id": "u", "session_id": "s",
+      "filename": "chart.png", "version": 0, "kind": "bytes", "mime_type": "image/png", ...,
+      "data": "<base64>"}
+
+6. A trailer, so a truncated file is detected::
 
      {"type": "end", "sessions": 12, "events": 340, "app_states": 1, "user_states": 5,
-      "memories": 40}
+      "memories": 40, "artifact_versions": 3}
 
 Importing (:mod:`adk_pg.ops.importer`, also used by ``adk-pg import-adk``) is idempotent and
 never overwrites: a session whose key exists is skipped whole (its events included), and so is
-an app or user state that exists, and a memory whose id the user has. Each session is
+an app or user state that exists, a memory whose id the user has, and an artifact version
+whose number is taken (if its bytes differ, the report counts it as a conflict). Each session is
 imported atomically (one statement), so an
 interrupted import can simply be run again.
 
@@ -93,7 +101,7 @@ __all__ = [
 
 FORMAT = "adk-pg-export"
 VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: no memory lines
+READABLE_VERSIONS = (1, 2)  # version 1: no memory or artifact lines
 
 
 class TransferFormatError(InvalidArgumentError):
@@ -133,6 +141,7 @@ class ExportReport:
     app_states: int = 0
     user_states: int = 0
     memories: int = 0
+    artifact_versions: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,9 @@ class ImportReport:
     user_states_skipped: int = 0
     memories_imported: int = 0
     memories_skipped: int = 0
+    artifact_versions_imported: int = 0
+    artifact_versions_skipped: int = 0
+    artifact_versions_conflicting: int = 0
     session_id_changes: list[SessionIdChange] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -180,7 +192,8 @@ async def export_jsonl(
     schema_version: int,
     progress: Progress | None = None,
 ) -> ExportReport:
-    """Write every matching session, app state, user state and memory to ``out`` as JSON Lines.
+    """Write every matching session, app state, user state, memory and artifact version to
+    ``out`` as JSON Lines.
 
     Raises:
         StorageError: the database failed (``out`` then ends without its trailer).
@@ -214,6 +227,9 @@ async def export_jsonl(
         async for line in snapshot.memory_lines(app_name, user_id):
             out.write(line + "\n")
             report.memories += 1
+        async for line in snapshot.artifact_lines(app_name, user_id):
+            out.write(line + "\n")
+            report.artifact_versions += 1
     finally:
         progress.finish()
     trailer = {"type": "end", **asdict(report)}

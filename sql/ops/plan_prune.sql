@@ -4,7 +4,8 @@
 -- update_time), and their events. Read-only: `prune --dry-run` shows this.
 -- $1 older_than_seconds float8
 -- $2 app_name text (NULL = every app)
--- returns: one row: cutoff (timestamptz), sessions, events (bigint)
+-- returns: one row: cutoff (timestamptz), sessions, events, artifacts (bigint: the
+--   session-scoped artifacts of those sessions)
 WITH cutoff AS (
     SELECT now() - make_interval(secs => $1::float8) AS t
 )
@@ -16,5 +17,10 @@ SELECT cutoff.t AS cutoff,
         JOIN adk.events AS e
           ON e.app_name = s.app_name AND e.user_id = s.user_id AND e.session_id = s.id
         WHERE s.write_time < cutoff.t
-          AND ($2::text IS NULL OR s.app_name = $2::text)) AS events
+          AND ($2::text IS NULL OR s.app_name = $2::text)) AS events,
+       (SELECT count(*) FROM adk.sessions AS s
+        JOIN adk.artifacts AS a
+          ON a.app_name = s.app_name AND a.user_id = s.user_id AND a.session_id = s.id
+        WHERE s.write_time < cutoff.t
+          AND ($2::text IS NULL OR s.app_name = $2::text)) AS artifacts
 FROM cutoff;

@@ -1,5 +1,6 @@
-"""ADK's own ``adk api_server`` with ``--session_service_uri`` and ``--artifact_service_uri``
-both ``adkpg://...``: a session's artifacts listed and served over real HTTP.
+"""ADK's own ``adk api_server`` with ``--session_service_uri``, ``--memory_service_uri`` and
+``--artifact_service_uri`` all ``adkpg://...``: a session's artifacts listed and served over
+real HTTP.
 
 The scheme is registered by the agents directory's ``services.py`` or ``services.yaml`` (the
 copies in examples/); the server runs as in test_adk_api_server.py.

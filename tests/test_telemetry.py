@@ -41,7 +41,8 @@ from adk_pg import (
     StorageError,
     Telemetry,
 )
-from adk_pg.adk import PostgresMemoryService, PostgresSessionService
+from adk_pg.adk import PostgresArtifactService, PostgresMemoryService, PostgresSessionService
+from adk_pg.artifacts import ArtifactStore
 from adk_pg.db.pool import create_pool
 from adk_pg.memory.models import NewMemory
 from adk_pg.memory.store import MemoryStore
@@ -180,6 +181,47 @@ async def test_memory_calls_are_spans_too(pool: asyncpg.Pool, db: str, rec: Reco
         "delete_user_memories adk.memories",
     ]
     assert all(attrs(s)["user.id"] == USER for s in rec.ours())
+
+
+async def test_artifact_calls_are_spans_too(pool: asyncpg.Pool, db: str, rec: Recorder) -> None:
+    store = ArtifactStore(pool, telemetry=rec.telemetry)
+    key: dict[str, Any] = {
+        "app_name": APP,
+        "user_id": USER,
+        "session_id": "s9",
+        "filename": "a.txt",
+    }
+    await store.save_artifact(**key, artifact=types.Part(text="tea"))
+    await store.save_artifact(
+        app_name=APP, user_id=USER, filename="user:b.txt", artifact=types.Part(text="b")
+    )
+    assert await store.load_artifact(**key) is not None
+    await store.list_artifact_versions(**key)
+    await store.list_artifact_keys(app_name=APP, user_id=USER, session_id="s9")
+    await store.delete_artifact(**key)
+    operations = [s.name for s in rec.ours()]
+    assert operations == [
+        "save_artifact adk.artifact_versions",
+        "save_artifact adk.artifact_versions",
+        "load_artifact adk.artifact_versions",
+        "list_artifact_versions adk.artifact_versions",
+        "list_artifact_keys adk.artifact_versions",
+        "delete_artifact adk.artifact_versions",
+    ]
+    sessions = [attrs(s).get("gen_ai.conversation.id") for s in rec.ours()]
+    assert sessions == ["s9", None, "s9", "s9", "s9", "s9"]  # a user: artifact has none
+    assert all(attrs(s)["user.id"] == USER for s in rec.ours())
+    durations = {
+        p.attributes["db.operation.name"]: p.count
+        for p in rec.points("db.client.operation.duration")
+    }
+    assert durations == {
+        "save_artifact": 2,
+        "load_artifact": 1,
+        "list_artifact_versions": 1,
+        "list_artifact_keys": 1,
+        "delete_artifact": 1,
+    }
 
 
 async def test_app_and_user_ids_can_be_left_out(
@@ -425,6 +467,8 @@ async def test_a_telemetry_that_is_not_one_is_refused_everywhere(pool: asyncpg.P
         lambda: MemoryStore(pool, telemetry={}),  # type: ignore[arg-type]
         lambda: PostgresSessionService(pool=pool, telemetry=True),  # type: ignore[arg-type]
         lambda: PostgresMemoryService(pool=pool, telemetry=1),  # type: ignore[arg-type]
+        lambda: ArtifactStore(pool, telemetry="on"),  # type: ignore[arg-type]
+        lambda: PostgresArtifactService(pool=pool, telemetry=[]),  # type: ignore[arg-type]
     ):
         with pytest.raises(InvalidArgumentError, match=r"telemetry must be an adk_pg\.Telemetry"):
             build()
@@ -458,6 +502,11 @@ async def plant(pool: asyncpg.Pool, telemetry: Telemetry) -> None:
     content = types.Content(role="user", parts=[types.Part(text=SECRET)])
     await memory.add(app_name=APP, user_id=USER, memories=[NewMemory(id="m", content=content)])
     assert await memory.search(app_name=APP, user_id=USER, query=SECRET)
+    artifacts = ArtifactStore(pool, telemetry=telemetry)
+    await artifacts.save_artifact(
+        app_name=APP, user_id=USER, session_id=s.id, filename="f", artifact=types.Part(text=SECRET),
+        custom_metadata={"k": SECRET},
+    )  # fmt: skip
 
 
 async def test_no_span_metric_or_log_line_holds_a_stored_value(
@@ -466,13 +515,13 @@ async def test_no_span_metric_or_log_line_holds_a_stored_value(
     rec = recorder(slow_call_ms=0)  # every call also logs its WARNING line
     with caplog.at_level(logging.DEBUG, logger="adk_pg"):
         await plant(pool, rec.telemetry)
-    assert len(rec.ours()) == 7  # every call was reported...
+    assert len(rec.ours()) == 8  # every call was reported...
     reported = [span.to_json() for span in rec.spans.get_finished_spans()]
     data = rec.reader.get_metrics_data()
     assert data is not None
     reported.append(data.to_json())
     logged = [r.getMessage() for r in caplog.records if r.name == "adk_pg"]
-    assert len(logged) == 7
+    assert len(logged) == 8
     # ...and none of it holds what was stored.
     assert not [text for text in reported + logged if SECRET in text]
 
@@ -548,6 +597,7 @@ async def test_a_recording_sdk_adds_no_statement_to_any_call(db: str, rec: Recor
     try:
         store = SessionStore(pool, telemetry=rec.telemetry)
         memory = MemoryStore(pool, telemetry=rec.telemetry)
+        artifacts = ArtifactStore(pool, telemetry=rec.telemetry)
         content = types.Content(role="user", parts=[types.Part(text="tea")])
         calls: list[Callable[[], Awaitable[object]]] = [
             lambda: store.create_session(app_name=APP, user_id=USER, session_id="s8"),
@@ -565,6 +615,16 @@ async def test_a_recording_sdk_adds_no_statement_to_any_call(db: str, rec: Recor
                 app_name=APP, user_id=USER, memories=[NewMemory(id="m8", content=content)]
             ),
             lambda: memory.search(app_name=APP, user_id=USER, query="tea"),
+            lambda: artifacts.save_artifact(
+                app_name=APP,
+                user_id=USER,
+                session_id="s8",
+                filename="f",
+                artifact=types.Part(text="tea"),
+            ),
+            lambda: artifacts.load_artifact(
+                app_name=APP, user_id=USER, session_id="s8", filename="f"
+            ),
         ]
         for call in calls:
             sent.clear()

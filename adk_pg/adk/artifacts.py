@@ -27,6 +27,7 @@ from adk_pg.artifacts import validate
 from adk_pg.artifacts.models import ArtifactVersionInfo
 from adk_pg.artifacts.parts import as_part
 from adk_pg.artifacts.store import ArtifactStore
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 
 __all__ = ["PostgresArtifactService"]
 
@@ -69,12 +70,13 @@ class PostgresArtifactService(BaseArtifactService):
     ``postgresql+asyncpg://`` or ``adkpg://``; without one, ``ADK_PG_DSN`` or ``POSTGRES_URL``
     is used. Or pass an existing ``pool=`` (shared with the other adk-pg services; never
     closed here). ``migrate=True`` (the default) creates or upgrades the schema on first use.
-    ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload; other keyword
-    arguments are pool options, as for ``PostgresSessionService``.
+    ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload; calls are reported
+    as ``telemetry`` says (:class:`~adk_pg.Telemetry`); other keyword arguments are pool
+    options, as for ``PostgresSessionService``.
 
     Raises:
         TypeError: an unknown option (at construction, not at the first call).
-        ValueError: a malformed DSN or option value.
+        ValueError: a malformed DSN, option value or ``telemetry``.
     """
 
     def __init__(
@@ -86,10 +88,12 @@ class PostgresArtifactService(BaseArtifactService):
         pool: asyncpg.Pool | None = None,
         migrate: bool = True,
         max_artifact_bytes: int = validate.DEFAULT_MAX_ARTIFACT_BYTES,
+        telemetry: Telemetry | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._max_bytes = validate.max_artifact_bytes(max_artifact_bytes)
+        self._telemetry = check_telemetry(telemetry)
         self._connection = ServiceConnection(
             dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
         )
@@ -102,7 +106,10 @@ class PostgresArtifactService(BaseArtifactService):
         pool, acquire_timeout = await self._connection.open("PostgresArtifactService")
         if self._store is None:
             self._store = ArtifactStore(
-                pool, acquire_timeout=acquire_timeout, max_artifact_bytes=self._max_bytes
+                pool,
+                acquire_timeout=acquire_timeout,
+                max_artifact_bytes=self._max_bytes,
+                telemetry=self._telemetry,
             )
         return self._store
 

@@ -2,7 +2,8 @@
 
 Private to adk-pg: :class:`~adk_pg.artifacts.store.ArtifactStore` holds one. Its methods take
 arguments the store has already checked (an :class:`ArtifactKey` comes only from
-:func:`~adk_pg.artifacts.validate.artifact_key`), run exactly one statement inside the error
+:func:`~adk_pg.artifacts.validate.artifact_key`), run exactly one statement as one reported
+call (:class:`~adk_pg.db.calls.Database`: a span, a duration, a log line) inside the error
 translator, and return the rows as asyncpg gave them.
 """
 
@@ -15,30 +16,55 @@ import asyncpg
 from adk_pg.artifacts.parts import Payload
 from adk_pg.artifacts.queries import QUERIES
 from adk_pg.artifacts.validate import ArtifactKey
+from adk_pg.db.calls import Database
+from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import translate_errors
 
 __all__ = ["ArtifactRows"]
+
+_TABLE = "adk.artifact_versions"  # the table every call's span names (versions hold the data)
 
 
 class ArtifactRows:
     """Artifact rows through raw SQL on an asyncpg pool the caller owns.
 
-    ``acquire_timeout`` bounds the wait for a connection.
+    ``acquire_timeout`` bounds the wait for a connection; calls are reported as
+    ``telemetry`` says.
+
+    Raises:
+        TypeError: ``pool`` is not an asyncpg pool.
+        InvalidArgumentError: ``telemetry`` is not a Telemetry.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None) -> None:
-        if not isinstance(pool, asyncpg.Pool):
-            raise TypeError(f"adk-pg needs an asyncpg.Pool, not {type(pool).__name__}")
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         self.pool = pool
-        self._acquire_timeout = acquire_timeout
 
-    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
-            return await conn.fetchrow(sql, *args)
+    async def _fetchrow(
+        self, operation: str, ids: tuple[str | None, str | None, str | None], sql: str, *args: Any
+    ) -> asyncpg.Record | None:
+        app_name, user_id, session_id = ids
+        call = self._db.call(
+            operation, _TABLE, session_id=session_id, app_name=app_name, user_id=user_id
+        )
+        async with call:
+            return await call.fetchrow(sql, *args)
 
-    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.pool.acquire(timeout=self._acquire_timeout) as conn:
-            return await conn.fetch(sql, *args)
+    async def _fetch(
+        self, operation: str, ids: tuple[str | None, str | None, str | None], sql: str, *args: Any
+    ) -> list[asyncpg.Record]:
+        app_name, user_id, session_id = ids
+        call = self._db.call(
+            operation, _TABLE, session_id=session_id, app_name=app_name, user_id=user_id
+        )
+        async with call:
+            return await call.fetch(sql, *args)
 
     async def save(self, key: ArtifactKey, payload: Payload, metadata: str) -> asyncpg.Record:
         """Insert the next version of ``key``: a row (version, create_time, stored).
@@ -48,6 +74,8 @@ class ArtifactRows:
         """
         with translate_errors(f"save_artifact {key.filename!r}"):
             row = await self._fetchrow(
+                "save_artifact",
+                _ids(key),
                 QUERIES.save_artifact.sql,
                 *_key(key),
                 payload.kind,
@@ -69,7 +97,9 @@ class ArtifactRows:
             StorageError: the database failed.
         """
         with translate_errors(f"load_artifact {key.filename!r}"):
-            rows = await self._fetch(QUERIES.load_artifact.sql, *_key(key), version)
+            rows = await self._fetch(
+                "load_artifact", _ids(key), QUERIES.load_artifact.sql, *_key(key), version
+            )
         if not rows:
             return None
         first = rows[0]
@@ -84,7 +114,13 @@ class ArtifactRows:
             StorageError: the database failed.
         """
         with translate_errors(f"get_artifact_version {key.filename!r}"):
-            return await self._fetchrow(QUERIES.get_artifact_version.sql, *_key(key), version)
+            return await self._fetchrow(
+                "get_artifact_version",
+                _ids(key),
+                QUERIES.get_artifact_version.sql,
+                *_key(key),
+                version,
+            )
 
     async def versions(self, key: ArtifactKey) -> list[asyncpg.Record]:
         """Every version's metadata, oldest first.
@@ -93,7 +129,9 @@ class ArtifactRows:
             StorageError: the database failed.
         """
         with translate_errors(f"list_artifact_versions {key.filename!r}"):
-            return await self._fetch(QUERIES.list_artifact_versions.sql, *_key(key))
+            return await self._fetch(
+                "list_artifact_versions", _ids(key), QUERIES.list_artifact_versions.sql, *_key(key)
+            )
 
     async def version_numbers(self, key: ArtifactKey) -> list[int]:
         """The version numbers, ascending.
@@ -102,7 +140,9 @@ class ArtifactRows:
             StorageError: the database failed.
         """
         with translate_errors(f"list_versions {key.filename!r}"):
-            row = await self._fetchrow(QUERIES.list_versions.sql, *_key(key))
+            row = await self._fetchrow(
+                "list_versions", _ids(key), QUERIES.list_versions.sql, *_key(key)
+            )
         assert row is not None  # an aggregate without GROUP BY returns one row
         return list(row["versions"])
 
@@ -114,7 +154,12 @@ class ArtifactRows:
         """
         with translate_errors(f"list_artifact_keys of user {user_id!r}"):
             row = await self._fetchrow(
-                QUERIES.list_artifact_keys.sql, app_name, user_id, session_id
+                "list_artifact_keys",
+                (app_name, user_id, session_id),
+                QUERIES.list_artifact_keys.sql,
+                app_name,
+                user_id,
+                session_id,
             )
         assert row is not None  # an aggregate without GROUP BY returns one row
         return list(row["filenames"])
@@ -126,7 +171,9 @@ class ArtifactRows:
             StorageError: the database failed; nothing was deleted.
         """
         with translate_errors(f"delete_artifact {key.filename!r}"):
-            row = await self._fetchrow(QUERIES.delete_artifact.sql, *_key(key))
+            row = await self._fetchrow(
+                "delete_artifact", _ids(key), QUERIES.delete_artifact.sql, *_key(key)
+            )
         return 0 if row is None else int(row["versions"])
 
     async def delete_sessions(
@@ -139,7 +186,12 @@ class ArtifactRows:
         """
         with translate_errors(f"delete the artifacts of {len(session_ids)} sessions"):
             row = await self._fetchrow(
-                QUERIES.delete_session_artifacts.sql, app_name, user_ids, session_ids
+                "delete_session_artifacts",
+                (app_name, None, None),
+                QUERIES.delete_session_artifacts.sql,
+                app_name,
+                user_ids,
+                session_ids,
             )
         assert row is not None  # no FROM at the top: always one row
         return row
@@ -154,9 +206,20 @@ class ArtifactRows:
         """
         with translate_errors("list artifacts"):
             return await self._fetch(
-                QUERIES.list_artifacts.sql, app_name, user_id, session_id, limit
+                "list_artifacts",
+                (app_name, user_id, session_id),
+                QUERIES.list_artifacts.sql,
+                app_name,
+                user_id,
+                session_id,
+                limit,
             )
 
 
 def _key(key: ArtifactKey) -> tuple[str, str, str, str]:
     return key.app_name, key.user_id, key.session_id, key.filename
+
+
+def _ids(key: ArtifactKey) -> tuple[str, str, str | None]:
+    """The ids a call reports: a user-scoped artifact has no session."""
+    return key.app_name, key.user_id, key.session_id or None

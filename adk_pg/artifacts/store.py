@@ -24,6 +24,7 @@ from adk_pg.artifacts.models import (
 from adk_pg.artifacts.parts import join_part, metadata_json, split_part
 from adk_pg.artifacts.rows import ArtifactRows
 from adk_pg.artifacts.validate import DEFAULT_MAX_ARTIFACT_BYTES
+from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
 
@@ -35,11 +36,13 @@ class ArtifactStore:
 
     ``ArtifactStore(pool)`` uses a pool the caller owns (and never closes);
     ``await ArtifactStore.connect(dsn, **pool_options)`` builds a pool the store closes.
-    ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload.
+    ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload. Every call is
+    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are.
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
-        InvalidArgumentError: a bad ``max_artifact_bytes``.
+        InvalidArgumentError: a bad ``max_artifact_bytes``, or a ``telemetry`` that is not a
+            Telemetry.
     """
 
     def __init__(
@@ -48,10 +51,11 @@ class ArtifactStore:
         *,
         acquire_timeout: float | None = None,
         max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
+        telemetry: Telemetry | None = None,
         _owns_pool: bool = False,
     ) -> None:
         self.max_artifact_bytes = validate.max_artifact_bytes(max_artifact_bytes)
-        self._rows = ArtifactRows(pool, acquire_timeout=acquire_timeout)
+        self._rows = ArtifactRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
         self._owns_pool = _owns_pool
 
     @classmethod
@@ -61,22 +65,26 @@ class ArtifactStore:
         *,
         migrate: bool = False,
         max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
+        telemetry: Telemetry | None = None,
         **pool_options: Any,
     ) -> ArtifactStore:
         """Open a pool on ``dsn`` and check (or, with ``migrate=True``, apply) the schema.
 
         Raises:
             TypeError: an unknown pool option.
-            InvalidArgumentError: a bad DSN, option value or ``max_artifact_bytes``.
+            InvalidArgumentError: a bad DSN, option value, ``max_artifact_bytes`` or
+                ``telemetry``.
             SchemaOutdatedError: migrations are pending and ``migrate`` is False.
             StorageError: the server cannot be reached.
         """
         validate.max_artifact_bytes(max_artifact_bytes)
+        check_telemetry(telemetry)  # before a pool is opened
         pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **pool_options)
         return cls(
             pool,
             acquire_timeout=acquire_timeout,
             max_artifact_bytes=max_artifact_bytes,
+            telemetry=telemetry,
             _owns_pool=True,
         )
 

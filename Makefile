@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo     run the demo agent twice: its session survives the restart"
 	@echo "make test     lint, type-check and run the tests against a real PostgreSQL"
-	@echo "make migrate  create the database if needed and apply the migrations"
+	@echo "make migrate  create the database if needed and apply the migrations (SCHEMA=name: not adk)"
 	@echo "make bench    adk-pg vs ADK's DatabaseSessionService, side by side"
 
 $(STAMP): pyproject.toml
@@ -44,7 +44,7 @@ fmt: $(STAMP)
 # ensure-postgres.sh prints the DSN that answers (it may have started a local cluster).
 migrate: $(STAMP)
 	@dsn="$$(bash scripts/ensure-postgres.sh --print-dsn)" && \
-	  $(VENV)/bin/adk-pg migrate --create-database --dsn "$$dsn"
+	  $(VENV)/bin/adk-pg migrate --create-database --dsn "$$dsn" $(if $(SCHEMA),--schema $(SCHEMA))
 
 demo: $(STAMP)
 	@bash scripts/demo.sh

@@ -27,7 +27,11 @@ class Result:
 
 async def adk_pg(*args: str, env: dict[str, str] | None = None, stdin: bytes = b"") -> Result:
     """Run ``python -m adk_pg ARGS`` with no DSN variables except those in ``env``."""
-    base = {k: v for k, v in os.environ.items() if k not in {"ADK_PG_DSN", "POSTGRES_URL"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"ADK_PG_DSN", "POSTGRES_URL", "ADK_PG_SCHEMA"}
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -29,12 +29,12 @@ async def test_check_then_migrate_then_check(empty_dsn: str) -> None:
     before = await adk_pg("migrate", "--dsn", empty_dsn, "--check")
     assert before.code == 1, before
     assert [f"pending {label}" for label in labels] == before.out.splitlines()[:-1]
-    assert "make migrate" in before.out
+    assert "run `adk-pg migrate`" in before.out
 
     applied = await adk_pg("migrate", "--dsn", empty_dsn)
     assert applied.code == 0, applied
     lines = applied.out.splitlines()
-    assert [line.split(" (")[0] for line in lines[:-1]] == [f"applied {x}" for x in labels]
+    assert [line.split(" (")[0] for line in lines[:-1]] == [f"applied {x} to adk" for x in labels]
     assert lines[-1] == f"schema is current (version {len(labels)})"
 
     after = await adk_pg("migrate", "--dsn", empty_dsn, "--check")

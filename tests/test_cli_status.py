@@ -41,7 +41,7 @@ async def test_status_counts_everything(
     as_json = await run_main("status", "--dsn", db, "--json")
     assert human.code == 0, human
     lines = dict(line.split(None, 1) for line in human.out.splitlines())
-    assert lines["schema"] == f"version {len(LABELS)}, current"
+    assert lines["schema"] == f"adk: version {len(LABELS)}, current"
     assert (lines["sessions"], lines["events"], lines["users"], lines["apps"]) == (
         "3",
         "5",

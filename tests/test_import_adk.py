@@ -379,7 +379,7 @@ async def test_v0_from_another_database_and_a_malicious_pickle(
 
 async def test_missing_tables_and_bad_source_are_clear_errors(fresh: str) -> None:
     await migrate(fresh)
-    missing = await run_main("import-adk", "--from", fresh, "--dsn", fresh, "--schema", "nope")
+    missing = await run_main("import-adk", "--from", fresh, "--dsn", fresh, "--from-schema", "nope")
     assert missing.code == 3, missing
     assert "schema 'nope' has no ADK session tables" in missing.err
     secret = "s3cret-Pw"
@@ -391,7 +391,7 @@ async def test_missing_tables_and_bad_source_are_clear_errors(fresh: str) -> Non
     assert usage.code == 2
     assert "--from" in usage.err
     # adk-pg's own schema has tables of the same names: it is not mistaken for ADK's.
-    own = await run_main("import-adk", "--from", fresh, "--dsn", fresh, "--schema", "adk")
+    own = await run_main("import-adk", "--from", fresh, "--dsn", fresh, "--from-schema", "adk")
     assert own.code == 3, own
     assert "schema 'adk' holds adk-pg's own tables, not those of ADK's" in own.err
 
@@ -494,7 +494,7 @@ async def test_v1_tables_in_another_schema_and_another_database(
     async with throwaway_database(server_dsn) as target:
         await migrate(target)
         result = await adk_pg(
-            "import-adk", "--from", adk_url(fresh), "--schema", "legacy", "--dsn", target
+            "import-adk", "--from", adk_url(fresh), "--from-schema", "legacy", "--dsn", target
         )
         assert (result.code, result.err) == (0, ""), result
         assert "read ADK schema v1 tables in schema legacy" in result.out

@@ -71,12 +71,12 @@ class PostgresArtifactService(BaseArtifactService):
     is used. Or pass an existing ``pool=`` (shared with the other adk-pg services; never
     closed here). ``migrate=True`` (the default) creates or upgrades the schema on first use.
     ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload; calls are reported
-    as ``telemetry`` says (:class:`~adk_pg.Telemetry`); other keyword arguments are pool
-    options, as for ``PostgresSessionService``.
+    as ``telemetry`` says (:class:`~adk_pg.Telemetry`); ``schema`` and other keyword arguments
+    (pool options) are as for ``PostgresSessionService``.
 
     Raises:
         TypeError: an unknown option (at construction, not at the first call).
-        ValueError: a malformed DSN, option value or ``telemetry``.
+        ValueError: a malformed DSN, option value, ``telemetry`` or schema name.
     """
 
     def __init__(
@@ -89,13 +89,20 @@ class PostgresArtifactService(BaseArtifactService):
         migrate: bool = True,
         max_artifact_bytes: int = validate.DEFAULT_MAX_ARTIFACT_BYTES,
         telemetry: Telemetry | None = None,
+        schema: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._max_bytes = validate.max_artifact_bytes(max_artifact_bytes)
         self._telemetry = check_telemetry(telemetry)
         self._connection = ServiceConnection(
-            dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
+            dsn=dsn,
+            uri=uri,
+            db_url=db_url,
+            pool=pool,
+            migrate=migrate,
+            options=options,
+            schema=schema,
         )
         self._store: ArtifactStore | None = None
 
@@ -110,6 +117,7 @@ class PostgresArtifactService(BaseArtifactService):
                 acquire_timeout=acquire_timeout,
                 max_artifact_bytes=self._max_bytes,
                 telemetry=self._telemetry,
+                schema=self._connection.schema,
             )
         return self._store
 

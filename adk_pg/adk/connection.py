@@ -1,8 +1,9 @@
 """Where an ADK service finds its database: a DSN opened on first use, or a pool passed in.
 
 Every adk-pg service for ADK takes the same arguments (``dsn`` / ``uri=`` / ``db_url=``, or
-``pool=``; ``migrate=``; pool options) and holds one :class:`ServiceConnection`. Several
-services can share one pool: each is given the same ``pool=`` and never closes it.
+``pool=``; ``migrate=``; ``schema=``; pool options) and holds one :class:`ServiceConnection`.
+Several services can share one pool: each is given the same ``pool=`` and never closes it.
+The schema is ``schema=``, else the DSN's ``?schema=``, else ``adk``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn
 from adk_pg.db.pool_options import pool_config
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import StorageError
 from adk_pg.schema.connect import open_pool
 from adk_pg.schema.runner import migrate as run_migrations
@@ -38,7 +40,8 @@ class ServiceConnection:
 
     Raises:
         TypeError: an unknown pool option, or pool options with a given pool.
-        ValueError: several DSNs, a DSN and a pool, or a malformed DSN or option value.
+        ValueError: several DSNs, a DSN and a pool, or a malformed DSN, option value or
+            schema name.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class ServiceConnection:
         pool: asyncpg.Pool | None,
         migrate: bool,
         options: dict[str, Any],
+        schema: str | None = None,
     ) -> None:
         given = [value for value in (dsn, uri, db_url) if value is not None]
         if len(given) > 1:
@@ -63,9 +67,12 @@ class ServiceConnection:
         if pool is None:
             self.dsn = normalise_dsn(resolve_dsn(given[0] if given else None))
             # Validates every option now: a typo fails here, not at the first query.
-            pool_config(self.dsn, **pool_options)
+            self.schema = pool_config(self.dsn, **pool_options, schema=schema).schema
+            pool_options["schema"] = self.schema
         elif pool_options:
             raise TypeError(f"pool options {sorted(pool_options)} cannot apply to a given pool")
+        else:
+            self.schema = check_schema(DEFAULT_SCHEMA if schema is None else schema)
         self._pool_options = pool_options
         self._given = pool
         self._migrate = migrate
@@ -99,12 +106,13 @@ class ServiceConnection:
             if self._opened is None:
                 if self._given is not None:
                     if self._migrate:
-                        await run_migrations(self._given)
+                        await run_migrations(self._given, schema=self.schema)
                     self._opened = (self._given, None)
                 else:
-                    self._opened = await open_pool(
+                    pool, acquire_timeout, _ = await open_pool(
                         self.dsn, migrate_schema=self._migrate, **self._pool_options
                     )
+                    self._opened = (pool, acquire_timeout)
             return self._opened
 
     async def close(self) -> None:

@@ -47,11 +47,12 @@ class PostgresMemoryService(BaseMemoryService):
     schema on first use). ``search_config`` is the text search configuration (``english``
     stems: "runs" finds "running"; ``simple`` does not), ``max_results`` caps a search
     (default 10), and text is indexed up to ``max_indexed_bytes`` (default 256 KiB). Calls
-    are reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`).
+    are reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`); ``schema`` as for
+    ``PostgresSessionService``.
 
     Raises:
         TypeError: an unknown option (at construction, not at the first query).
-        ValueError: a malformed DSN, option value or ``telemetry``.
+        ValueError: a malformed DSN, option value, ``telemetry`` or schema name.
     """
 
     def __init__(
@@ -66,11 +67,18 @@ class PostgresMemoryService(BaseMemoryService):
         max_results: int = DEFAULT_MAX_RESULTS,
         max_indexed_bytes: int = DEFAULT_MAX_INDEXED_BYTES,
         telemetry: Telemetry | None = None,
+        schema: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._connection = ServiceConnection(
-            dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
+            dsn=dsn,
+            uri=uri,
+            db_url=db_url,
+            pool=pool,
+            migrate=migrate,
+            options=options,
+            schema=schema,
         )
         check_settings(search_config, max_results, max_indexed_bytes)  # now, not at first use
         self._search_config = search_config
@@ -92,6 +100,7 @@ class PostgresMemoryService(BaseMemoryService):
                 max_results=self._max_results,
                 max_indexed_bytes=self._max_indexed_bytes,
                 telemetry=self._telemetry,
+                schema=self._connection.schema,
             )
         return self._store
 

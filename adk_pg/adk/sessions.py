@@ -48,11 +48,12 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
     (it is never closed here). With ``migrate=True`` (the default) the schema is created or
     upgraded on first use, as ``DatabaseSessionService`` creates its tables. Every call is
     an OpenTelemetry span nested under ADK's own, as ``telemetry`` says
-    (:class:`~adk_pg.Telemetry`).
+    (:class:`~adk_pg.Telemetry`). ``schema`` (else the DSN's ``?schema=``, else ``adk``) is
+    the PostgreSQL schema of the tables: services in two schemas never see each other's data.
 
     Raises:
         TypeError: an unknown option (at construction, not at the first query).
-        ValueError: a malformed DSN, option value or ``telemetry``.
+        ValueError: a malformed DSN, option value, ``telemetry`` or schema name.
     """
 
     def __init__(
@@ -64,11 +65,18 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
         pool: asyncpg.Pool | None = None,
         migrate: bool = True,
         telemetry: Telemetry | None = None,
+        schema: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__()
         self._connection = ServiceConnection(
-            dsn=dsn, uri=uri, db_url=db_url, pool=pool, migrate=migrate, options=options
+            dsn=dsn,
+            uri=uri,
+            db_url=db_url,
+            pool=pool,
+            migrate=migrate,
+            options=options,
+            schema=schema,
         )
         self._telemetry = check_telemetry(telemetry)
         self._rows: SessionRows | None = None
@@ -80,9 +88,13 @@ class PostgresSessionService(SessionOperations, BaseSessionService):
     async def _open(self) -> SessionRows:
         pool, acquire_timeout = await self._connection.open("PostgresSessionService")
         if self._rows is None:
-            telemetry = self._telemetry
-            self._rows = SessionRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
-            self._store = SessionStore(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+            telemetry, schema = self._telemetry, self._connection.schema
+            self._rows = SessionRows(
+                pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+            )
+            self._store = SessionStore(
+                pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+            )
         return self._rows
 
     @property

@@ -17,19 +17,20 @@ from adk_pg.artifacts.parts import Payload
 from adk_pg.artifacts.queries import QUERIES
 from adk_pg.artifacts.validate import ArtifactKey
 from adk_pg.db.calls import Database
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import translate_errors
 
 __all__ = ["ArtifactRows"]
 
-_TABLE = "adk.artifact_versions"  # the table every call's span names (versions hold the data)
+_TABLE = "artifact_versions"  # the table every call's span names (versions hold the data)
 
 
 class ArtifactRows:
     """Artifact rows through raw SQL on an asyncpg pool the caller owns.
 
     ``acquire_timeout`` bounds the wait for a connection; calls are reported as
-    ``telemetry`` says.
+    ``telemetry`` says; ``schema`` is the schema the tables are in.
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
@@ -42,8 +43,12 @@ class ArtifactRows:
         *,
         acquire_timeout: float | None = None,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
     ) -> None:
-        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+        self._db = Database(
+            pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+        )
+        self._queries = self._db.queries(QUERIES)
         self.pool = pool
 
     async def _fetchrow(
@@ -76,7 +81,7 @@ class ArtifactRows:
             row = await self._fetchrow(
                 "save_artifact",
                 _ids(key),
-                QUERIES.save_artifact.sql,
+                self._queries.save_artifact.sql,
                 *_key(key),
                 payload.kind,
                 payload.mime_type,
@@ -98,7 +103,7 @@ class ArtifactRows:
         """
         with translate_errors(f"load_artifact {key.filename!r}"):
             rows = await self._fetch(
-                "load_artifact", _ids(key), QUERIES.load_artifact.sql, *_key(key), version
+                "load_artifact", _ids(key), self._queries.load_artifact.sql, *_key(key), version
             )
         if not rows:
             return None
@@ -117,7 +122,7 @@ class ArtifactRows:
             return await self._fetchrow(
                 "get_artifact_version",
                 _ids(key),
-                QUERIES.get_artifact_version.sql,
+                self._queries.get_artifact_version.sql,
                 *_key(key),
                 version,
             )
@@ -130,7 +135,10 @@ class ArtifactRows:
         """
         with translate_errors(f"list_artifact_versions {key.filename!r}"):
             return await self._fetch(
-                "list_artifact_versions", _ids(key), QUERIES.list_artifact_versions.sql, *_key(key)
+                "list_artifact_versions",
+                _ids(key),
+                self._queries.list_artifact_versions.sql,
+                *_key(key),
             )
 
     async def version_numbers(self, key: ArtifactKey) -> list[int]:
@@ -141,7 +149,7 @@ class ArtifactRows:
         """
         with translate_errors(f"list_versions {key.filename!r}"):
             row = await self._fetchrow(
-                "list_versions", _ids(key), QUERIES.list_versions.sql, *_key(key)
+                "list_versions", _ids(key), self._queries.list_versions.sql, *_key(key)
             )
         assert row is not None  # an aggregate without GROUP BY returns one row
         return list(row["versions"])
@@ -156,7 +164,7 @@ class ArtifactRows:
             row = await self._fetchrow(
                 "list_artifact_keys",
                 (app_name, user_id, session_id),
-                QUERIES.list_artifact_keys.sql,
+                self._queries.list_artifact_keys.sql,
                 app_name,
                 user_id,
                 session_id,
@@ -172,7 +180,7 @@ class ArtifactRows:
         """
         with translate_errors(f"delete_artifact {key.filename!r}"):
             row = await self._fetchrow(
-                "delete_artifact", _ids(key), QUERIES.delete_artifact.sql, *_key(key)
+                "delete_artifact", _ids(key), self._queries.delete_artifact.sql, *_key(key)
             )
         return 0 if row is None else int(row["versions"])
 
@@ -188,7 +196,7 @@ class ArtifactRows:
             row = await self._fetchrow(
                 "delete_session_artifacts",
                 (app_name, None, None),
-                QUERIES.delete_session_artifacts.sql,
+                self._queries.delete_session_artifacts.sql,
                 app_name,
                 user_ids,
                 session_ids,
@@ -208,7 +216,7 @@ class ArtifactRows:
             return await self._fetch(
                 "list_artifacts",
                 (app_name, user_id, session_id),
-                QUERIES.list_artifacts.sql,
+                self._queries.list_artifacts.sql,
                 app_name,
                 user_id,
                 session_id,

@@ -24,6 +24,7 @@ from adk_pg.artifacts.models import (
 from adk_pg.artifacts.parts import join_part, metadata_json, split_part
 from adk_pg.artifacts.rows import ArtifactRows
 from adk_pg.artifacts.validate import DEFAULT_MAX_ARTIFACT_BYTES
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
@@ -37,7 +38,8 @@ class ArtifactStore:
     ``ArtifactStore(pool)`` uses a pool the caller owns (and never closes);
     ``await ArtifactStore.connect(dsn, **pool_options)`` builds a pool the store closes.
     ``max_artifact_bytes`` (default 64 MiB) bounds one version's payload. Every call is
-    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are.
+    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are;
+    ``schema`` is the schema the tables are in, as for the session store.
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
@@ -52,10 +54,14 @@ class ArtifactStore:
         acquire_timeout: float | None = None,
         max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
         _owns_pool: bool = False,
     ) -> None:
         self.max_artifact_bytes = validate.max_artifact_bytes(max_artifact_bytes)
-        self._rows = ArtifactRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+        self._rows = ArtifactRows(
+            pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+        )
+        self.schema = schema
         self._owns_pool = _owns_pool
 
     @classmethod
@@ -79,12 +85,13 @@ class ArtifactStore:
         """
         validate.max_artifact_bytes(max_artifact_bytes)
         check_telemetry(telemetry)  # before a pool is opened
-        pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **pool_options)
+        pool, acquire_timeout, schema = await open_pool(dsn, migrate_schema=migrate, **pool_options)
         return cls(
             pool,
             acquire_timeout=acquire_timeout,
             max_artifact_bytes=max_artifact_bytes,
             telemetry=telemetry,
+            schema=schema,
             _owns_pool=True,
         )
 

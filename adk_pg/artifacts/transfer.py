@@ -34,6 +34,8 @@ from adk_pg.artifacts import validate
 from adk_pg.artifacts.models import ImportOutcome
 from adk_pg.artifacts.parts import checked_json, metadata_json
 from adk_pg.artifacts.queries import QUERIES
+from adk_pg.db.queries import for_schema
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.errors import InvalidArgumentError, translate_errors
 
 __all__ = ["EXPORT_PAGE_BYTES", "EXPORT_PAGE_SIZE", "RECORD_TYPE", "ArtifactTransfer"]
@@ -47,10 +49,14 @@ _KINDS = ("bytes", "text", "part")
 
 
 class ArtifactTransfer:
-    """Export and import of artifact versions on one connection the caller holds."""
+    """Export and import of artifact versions of ``schema``, on one connection the caller
+    holds."""
 
-    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection | PoolConnectionProxy, schema: str = DEFAULT_SCHEMA
+    ) -> None:
         self._conn = conn
+        self._queries = for_schema(QUERIES, schema)
 
     async def count(self, app_name: str | None, user_id: str | None) -> tuple[int, int, int]:
         """How many artifacts and versions an export with these filters writes, and bytes.
@@ -62,7 +68,7 @@ class ArtifactTransfer:
         app = validate.optional_id(app_name, "app_name")
         user = validate.optional_id(user_id, "user_id")
         with translate_errors("count the artifacts to export"):
-            row = await self._conn.fetchrow(QUERIES.count_artifact_versions.sql, app, user)
+            row = await self._conn.fetchrow(self._queries.count_artifact_versions.sql, app, user)
         assert row is not None  # no FROM at the top: always one row
         return int(row["artifacts"]), int(row["versions"]), int(row["bytes"])
 
@@ -89,7 +95,7 @@ class ArtifactTransfer:
         while True:
             with translate_errors("export artifact versions"):
                 rows = await self._conn.fetch(
-                    QUERIES.export_artifact_versions.sql, app, user, *after, size, budget
+                    self._queries.export_artifact_versions.sql, app, user, *after, size, budget
                 )
             for row in rows:
                 yield _record(row)
@@ -122,7 +128,7 @@ class ArtifactTransfer:
         """
         checked = _checked(record, validate.max_artifact_bytes(max_artifact_bytes))
         with translate_errors(f"import artifact version {checked[3]!r} #{checked[4]}"):
-            row = await self._conn.fetchrow(QUERIES.import_artifact_version.sql, *checked)
+            row = await self._conn.fetchrow(self._queries.import_artifact_version.sql, *checked)
         assert row is not None  # no FROM at the top: always one row
         if row["imported"]:
             return "imported"

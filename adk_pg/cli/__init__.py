@@ -58,12 +58,13 @@ from adk_pg.db.dsn import (
     secret_spellings,
     with_connect_timeout,
 )
-from adk_pg.db.pool_options import DEFAULT_CONNECT_TIMEOUT
+from adk_pg.db.pool_options import DEFAULT_CONNECT_TIMEOUT, pool_config
 from adk_pg.errors import AdkPgError, InvalidArgumentError, StorageError
 
 __all__ = ["EXIT_CHECK_FAILED", "EXIT_DATABASE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 _Command = Callable[[argparse.Namespace, str], Coroutine[Any, Any, int]]
+SCHEMA_ENV = "ADK_PG_SCHEMA"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +104,23 @@ def _database_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
         metavar="SECONDS",
         help=f"give up connecting after SECONDS (default {DEFAULT_CONNECT_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--schema",
+        default=default,
+        metavar="NAME",
+        help="the PostgreSQL schema of adk-pg's tables (default: $ADK_PG_SCHEMA, else the "
+        "DSN's ?schema=, else adk)",
+    )
+
+
+def _schema(given: str | None, dsn: str) -> str:
+    """``--schema``, else $ADK_PG_SCHEMA, else the DSN's ``?schema=``, else ``adk``.
+
+    Raises:
+        InvalidArgumentError: a bad schema name or DSN.
+    """
+    chosen = given if given is not None else os.environ.get(SCHEMA_ENV) or None
+    return pool_config(dsn, schema=chosen).schema
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = getattr(args, "label", args.command)
     run: _Command = args.run
     try:
+        args.schema = _schema(args.schema, dsn)
         return asyncio.run(run(args, dsn))
     except InvalidArgumentError as exc:
         code, message = EXIT_USAGE, str(exc)

@@ -106,8 +106,8 @@ async def _list_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg artifacts list``."""
     app, user = app_user_filters(args)
     session = optional_id(args.session, "--session")
-    async with open_pool(dsn) as pool:
-        found = await ArtifactStore(pool).list_artifacts(
+    async with open_pool(dsn, args.schema) as pool:
+        found = await ArtifactStore(pool, schema=args.schema).list_artifacts(
             app_name=app, user_id=user, session_id=session, limit=args.limit
         )
     if args.json:
@@ -151,8 +151,8 @@ async def _list_command(args: argparse.Namespace, dsn: str) -> int:
 async def _get_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg artifacts get``."""
     to_stdout = args.output in (None, "-")
-    async with open_pool(dsn) as pool:
-        artifact = await ArtifactStore(pool).load_artifact(
+    async with open_pool(dsn, args.schema) as pool:
+        artifact = await ArtifactStore(pool, schema=args.schema).load_artifact(
             app_name=args.app,
             user_id=args.user,
             filename=args.filename,
@@ -215,8 +215,8 @@ def _write_file(path: str, data: bytes) -> None:
 
 async def _delete_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg artifacts delete``."""
-    async with open_pool(dsn) as pool:
-        store = ArtifactStore(pool)
+    async with open_pool(dsn, args.schema) as pool:
+        store = ArtifactStore(pool, schema=args.schema)
         versions = await store.list_versions(
             app_name=args.app, user_id=args.user, filename=args.filename, session_id=args.session
         )

@@ -48,8 +48,10 @@ class Parents:
 
 
 @asynccontextmanager
-async def open_pool(dsn: str, *, check_schema: bool = True) -> AsyncIterator[asyncpg.Pool]:
-    """A small pool for one command; by default refuse a schema that is not current.
+async def open_pool(
+    dsn: str, schema: str, *, check_schema: bool = True
+) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool for one command; by default refuse a ``schema`` that is not current.
 
     Raises:
         InvalidArgumentError: a bad DSN.
@@ -64,7 +66,7 @@ async def open_pool(dsn: str, *, check_schema: bool = True) -> AsyncIterator[asy
     )
     try:
         if check_schema:
-            await ensure_current(pool)
+            await ensure_current(pool, schema=schema)
         yield pool
     finally:
         await pool.close()

@@ -60,8 +60,10 @@ def register(commands: Any, parents: Parents) -> None:
 
 async def _doctor_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg doctor``."""
-    async with open_pool(dsn, check_schema=False) as pool:
-        checkup = await DoctorRepository(pool).checkup(long_after=args.long, top=args.top)
+    async with open_pool(dsn, args.schema, check_schema=False) as pool:
+        checkup = await DoctorRepository(pool, schema=args.schema).checkup(
+            long_after=args.long, top=args.top
+        )
     findings = diagnose(checkup)
     if args.json:
         print_json(_report(checkup, findings, redact_dsn(dsn)))

@@ -15,7 +15,7 @@ from adk_pg.cli._common import (
     app_user_filters,
     open_pool,
 )
-from adk_pg.cli._migrate import describe_status
+from adk_pg.cli._migrate import describe_status, migrate_command
 from adk_pg.cli._output import (
     human_bytes,
     iso_utc,
@@ -115,12 +115,14 @@ def register(commands: Any, parents: Parents) -> None:
 
 async def _status_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg status``."""
-    async with open_pool(dsn, check_schema=False) as pool:
-        migrations = await check(pool)
+    async with open_pool(dsn, args.schema, check_schema=False) as pool:
+        migrations = await check(pool, schema=args.schema)
         # Version 0: the tables do not exist yet, so there is nothing to count.
-        counts = await OpsRepository(pool).status() if migrations.current_version else None
+        ops = OpsRepository(pool, schema=args.schema)
+        counts = await ops.status() if migrations.current_version else None
     report: dict[str, Any] = {
         "database": redact_dsn(dsn),
+        "schema": args.schema,
         "schema_version": migrations.current_version,
         "schema_current": migrations.is_current,
         "pending_migrations": [m.label for m in migrations.pending],
@@ -136,8 +138,9 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
     if args.json:
         print_json(report)
     else:
-        rows = [("database", report["database"]), ("schema", _schema_line(migrations))]
-        rows += [("", line) for line in describe_status(migrations)[:-1]]
+        schema = f"{args.schema}: {_schema_line(migrations, args.schema)}"
+        rows = [("database", report["database"]), ("schema", schema)]
+        rows += [("", line) for line in describe_status(migrations, args.schema)[:-1]]
         if counts is not None:
             counted = ("sessions", "events", "users", "apps", "memories", "artifacts")
             rows += [(name, str(report[name])) for name in counted]
@@ -148,22 +151,22 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
     return EXIT_OK if migrations.is_current else EXIT_CHECK_FAILED
 
 
-def _schema_line(status: MigrationStatus) -> str:
+def _schema_line(status: MigrationStatus, schema: str) -> str:
     if status.is_current:
         return f"version {status.current_version}, current"
     if status.modified or status.unknown_versions:
         return f"version {status.current_version}, does not match the migration files"
     return (
         f"version {status.current_version}, {len(status.pending)} pending migrations: "
-        "run `adk-pg migrate`"
+        f"run `{migrate_command(schema)}`"
     )
 
 
 async def _list_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg sessions list``."""
     app, user = app_user_filters(args)
-    async with open_pool(dsn) as pool:
-        found = await OpsRepository(pool).list_sessions(
+    async with open_pool(dsn, args.schema) as pool:
+        found = await OpsRepository(pool, schema=args.schema).list_sessions(
             app_name=app, user_id=user, limit=args.limit
         )
     if args.json:
@@ -195,8 +198,8 @@ async def _list_command(args: argparse.Namespace, dsn: str) -> int:
 async def _show_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg sessions show APP USER ID``."""
     limit = validate.num_recent_events(args.events)
-    async with open_pool(dsn) as pool:
-        session = await SessionStore(pool).get_session(
+    async with open_pool(dsn, args.schema) as pool:
+        session = await SessionStore(pool, schema=args.schema).get_session(
             app_name=args.app,
             user_id=args.user,
             session_id=args.session_id,
@@ -217,9 +220,9 @@ async def _show_command(args: argparse.Namespace, dsn: str) -> int:
 
 async def _fork_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg sessions fork APP USER ID``."""
-    async with open_pool(dsn) as pool:
+    async with open_pool(dsn, args.schema) as pool:
         try:
-            fork = await SessionStore(pool).fork_session(
+            fork = await SessionStore(pool, schema=args.schema).fork_session(
                 app_name=args.app,
                 user_id=args.user,
                 session_id=args.session_id,
@@ -229,7 +232,7 @@ async def _fork_command(args: argparse.Namespace, dsn: str) -> int:
         except (SessionNotFoundError, AlreadyExistsError) as exc:
             print(printable(f"adk-pg sessions fork: {exc}"), file=sys.stderr)
             return EXIT_CHECK_FAILED
-        stored = await SessionStore(pool).get_session(
+        stored = await SessionStore(pool, schema=args.schema).get_session(
             app_name=args.app, user_id=args.user, session_id=fork.id
         )
     assert stored is not None  # just made, and sessions are deleted only by their owner

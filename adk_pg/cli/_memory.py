@@ -96,8 +96,8 @@ def _scope(args: argparse.Namespace) -> tuple[str, str]:
 async def _search_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg memory search``."""
     app, user = _scope(args)
-    async with open_pool(dsn) as pool:
-        store = MemoryStore(pool, search_config=args.config)
+    async with open_pool(dsn, args.schema) as pool:
+        store = MemoryStore(pool, search_config=args.config, schema=args.schema)
         found = await store.search(
             app_name=app, user_id=user, query=args.query, max_results=min(args.limit, 1000)
         )
@@ -107,8 +107,8 @@ async def _search_command(args: argparse.Namespace, dsn: str) -> int:
 async def _list_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg memory list``."""
     app, user = _scope(args)
-    async with open_pool(dsn) as pool:
-        found = await MemoryStore(pool).recent(
+    async with open_pool(dsn, args.schema) as pool:
+        found = await MemoryStore(pool, schema=args.schema).recent(
             app_name=app, user_id=user, limit=min(args.limit, 10_000)
         )
     return _show(found, args.json)
@@ -117,8 +117,8 @@ async def _list_command(args: argparse.Namespace, dsn: str) -> int:
 async def _delete_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg memory delete ID``."""
     app, user = _scope(args)
-    async with open_pool(dsn) as pool:
-        deleted = await MemoryStore(pool).delete(
+    async with open_pool(dsn, args.schema) as pool:
+        deleted = await MemoryStore(pool, schema=args.schema).delete(
             app_name=app, user_id=user, memory_id=args.memory_id
         )
     if args.json:
@@ -137,8 +137,10 @@ async def _forget_command(args: argparse.Namespace, dsn: str) -> int:
         if sys.stdin.readline().strip().lower() not in {"y", "yes"}:
             print("nothing deleted", file=sys.stderr)
             return EXIT_CHECK_FAILED
-    async with open_pool(dsn) as pool:
-        deleted = await MemoryStore(pool).delete_user(app_name=app, user_id=user)
+    async with open_pool(dsn, args.schema) as pool:
+        deleted = await MemoryStore(pool, schema=args.schema).delete_user(
+            app_name=app, user_id=user
+        )
     if args.json:
         print_json({"deleted": deleted})
     else:

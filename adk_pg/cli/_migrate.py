@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.schema.admin import create_database
 from adk_pg.schema.files import load_migrations
 from adk_pg.schema.ledger import MigrationStatus
 from adk_pg.schema.runner import check, migrate
 
-__all__ = ["describe_status", "register"]
+__all__ = ["describe_status", "migrate_command", "register"]
 
 
 def register(commands: Any, parents: Parents) -> None:
@@ -21,9 +22,11 @@ def register(commands: Any, parents: Parents) -> None:
         "migrate",
         parents=[parents.database],
         help="apply the pending schema migrations",
-        description="Apply the pending migrations to schema adk. On a current schema this "
-        "only reads adk.schema_migrations. Exit codes: 0 done (or current), 1 --check found "
-        "pending or modified migrations, 2 usage, 3 database or migration error.",
+        description="Apply the pending migrations to schema adk (or --schema: created if "
+        "missing, with its own ledger, so several adk-pg stores can share one database). On "
+        "a current schema this only reads its schema_migrations. Exit codes: 0 done (or "
+        "current), 1 --check found pending or modified migrations, 2 usage, 3 database or "
+        "migration error.",
     )
     parser.add_argument(
         "--check",
@@ -43,20 +46,25 @@ async def _migrate_command(args: argparse.Namespace, dsn: str) -> int:
     if args.create_database and await create_database(dsn):
         print(f"created database {_database_name(dsn)}")
     if args.check:
-        status = await check(dsn)
-        for line in describe_status(status):
+        status = await check(dsn, schema=args.schema)
+        for line in describe_status(status, args.schema):
             print(line)
         return EXIT_OK if status.is_current else EXIT_CHECK_FAILED
-    applied = await migrate(dsn)
+    applied = await migrate(dsn, schema=args.schema)
     for migration in applied:
-        print(f"applied {migration.label} ({migration.duration_ms:.0f} ms)")
+        print(f"applied {migration.label} to {args.schema} ({migration.duration_ms:.0f} ms)")
     # migrate() returns only after the ledger matches every file, so the last file's
     # version is the database's; no second round trip to ask.
     print(f"schema is current (version {load_migrations()[-1].version})")
     return EXIT_OK
 
 
-def describe_status(status: MigrationStatus) -> list[str]:
+def migrate_command(schema: str) -> str:
+    """The command that migrates ``schema``."""
+    return "adk-pg migrate" + ("" if schema == DEFAULT_SCHEMA else f" --schema {schema}")
+
+
+def describe_status(status: MigrationStatus, schema: str = DEFAULT_SCHEMA) -> list[str]:
     """What ``--check`` found, one line per migration, then a summary line."""
     lines = [f"pending {m.label}" for m in status.pending]
     lines += [
@@ -75,7 +83,7 @@ def describe_status(status: MigrationStatus) -> list[str]:
     else:
         lines.append(
             f"schema is behind (version {status.current_version}, {len(status.pending)} "
-            "pending): run `make migrate` (or `adk-pg migrate`)"
+            f"pending): run `{migrate_command(schema)}`"
         )
     return lines
 

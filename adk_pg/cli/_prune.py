@@ -81,8 +81,8 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
     app = None if args.app is None else require_id(args.app, "--app")
     if args.memories:
         return await _prune_memories(args, dsn, app)
-    async with open_pool(dsn) as pool:
-        ops = OpsRepository(pool)
+    async with open_pool(dsn, args.schema) as pool:
+        ops = OpsRepository(pool, schema=args.schema)
         # The server's clock decides what is old: the same clock that wrote write_time.
         plan = await ops.plan_prune(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
@@ -132,8 +132,8 @@ def _sessions_text(sessions: int, events: int, artifacts: int) -> str:
 
 async def _prune_memories(args: argparse.Namespace, dsn: str, app: str | None) -> int:
     """``adk-pg prune --memories``."""
-    async with open_pool(dsn) as pool:
-        ops = OpsRepository(pool)
+    async with open_pool(dsn, args.schema) as pool:
+        ops = OpsRepository(pool, schema=args.schema)
         plan = await ops.plan_prune_memories(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )

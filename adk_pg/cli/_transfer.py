@@ -91,9 +91,11 @@ def register(commands: Any, parents: Parents) -> None:
         help="the database ADK's DatabaseSessionService wrote (postgresql[+asyncpg]://...)",
     )
     legacy.add_argument(
-        "--schema",
+        "--from-schema",
+        dest="source_schema",
         default="public",
-        help="the schema holding ADK's tables (default: public)",
+        metavar="NAME",
+        help="the schema holding ADK's tables in --from (default: public)",
     )
     legacy.set_defaults(run=_import_adk_command)
 
@@ -121,8 +123,8 @@ def _input(path: str) -> Iterator[tuple[TextIO, int | None]]:
 async def _export_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg export``."""
     app, user = app_user_filters(args)
-    async with open_pool(dsn) as pool:
-        ops = OpsRepository(pool)
+    async with open_pool(dsn, args.schema) as pool:
+        ops = OpsRepository(pool, schema=args.schema)
         with _output(args.output) as out:
             async with ops.snapshot() as snapshot:
                 report = await export_jsonl(
@@ -170,8 +172,8 @@ def _v0_reader() -> V0Reader | None:
 
 async def _import_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg import FILE``."""
-    async with open_pool(dsn) as pool:
-        ops = OpsRepository(pool)
+    async with open_pool(dsn, args.schema) as pool:
+        ops = OpsRepository(pool, schema=args.schema)
         progress = TerminalProgress("import")
         with _input(args.file) as (handle, size):
             report = await import_jsonl(
@@ -183,17 +185,17 @@ async def _import_command(args: argparse.Namespace, dsn: str) -> int:
 
 async def _import_adk_command(args: argparse.Namespace, dsn: str) -> int:
     """``adk-pg import-adk --from DSN``."""
-    async with open_pool(dsn) as pool:
+    async with open_pool(dsn, args.schema) as pool:
         report = await import_adk(
-            OpsRepository(pool),
+            OpsRepository(pool, schema=args.schema),
             args.source,
-            schema=args.schema,
+            schema=args.source_schema,
             progress=TerminalProgress("import-adk"),
             event_checks=_event_checks(),
             v0_reader=_v0_reader(),
         )
     if not args.json:
-        print(f"read ADK schema v{report.schema_version} tables in schema {args.schema}")
+        print(f"read ADK schema v{report.schema_version} tables in schema {args.source_schema}")
     _print_import(report, args.json)
     return EXIT_OK
 

@@ -2,8 +2,8 @@
 
 A store holds a ``Database`` instead of a bare pool and runs each public call as::
 
-    async with self._db.call("append_event", "adk.events", session_id=...) as call:
-        row = await call.fetchrow(QUERIES.append_event.sql, ...)
+    async with self._db.call("append_event", "events", session_id=...) as call:
+        row = await call.fetchrow(db.queries(QUERIES).append_event.sql, ...)
 
 That call is one OpenTelemetry span (a child of the current span: ADK's ``invoke_agent`` or
 ``execute_tool``), one ``db.client.operation.duration`` measurement, a DEBUG log line (a
@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from adk_pg.db.queries import for_schema
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.db.telemetry import (
     APP_NAME,
     CONVERSATION_ID,
@@ -43,6 +45,7 @@ from adk_pg.db.telemetry import (
 
 __all__ = ["Call", "Database"]
 
+_Registry = TypeVar("_Registry")
 _Connection = Any  # asyncpg's PoolConnectionProxy; its stub types every method it forwards
 
 
@@ -51,11 +54,11 @@ class Database:
 
     The pool belongs to the caller; ``acquire_timeout`` bounds the wait for a connection;
     ``telemetry`` (default: :data:`~adk_pg.db.telemetry.DEFAULT_TELEMETRY`) says what is
-    reported.
+    reported; ``schema`` is the schema the tables are in (spans name ``schema.table``).
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
-        InvalidArgumentError: ``telemetry`` is not a Telemetry.
+        InvalidArgumentError: ``telemetry`` is not a Telemetry, or a bad schema name.
     """
 
     def __init__(
@@ -64,10 +67,12 @@ class Database:
         *,
         acquire_timeout: float | None = None,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
     ) -> None:
         if not isinstance(pool, asyncpg.Pool):
             raise TypeError(f"adk-pg needs an asyncpg.Pool, not {type(pool).__name__}")
         self.pool = pool
+        self.schema = check_schema(schema)
         self.acquire_timeout = acquire_timeout
         self.telemetry = check_telemetry(telemetry)
         self.state = pool_state(pool)
@@ -79,16 +84,21 @@ class Database:
         # kept once the server's address is known.
         self._attributes: dict[tuple[str, str], dict[str, Any]] = {}
 
+    def queries(self, registry: _Registry) -> _Registry:
+        """``registry`` (a domain's QUERIES) with its SQL in this database's schema."""
+        return for_schema(registry, self.schema)
+
     def call(
         self,
         operation: str,
-        collection: str,
+        table: str,
         *,
         session_id: str | None = None,
         app_name: str | None = None,
         user_id: str | None = None,
     ) -> Call:
-        """One reported call: ``operation`` (the query's name) on table ``collection``."""
+        """One reported call: ``operation`` (the query's name) on ``table`` of the schema."""
+        collection = f"{self.schema}.{table}"
         return Call(self, operation, collection, session_id, app_name, user_id)
 
     def tracing(self, now: float) -> bool:

@@ -159,6 +159,8 @@ def split_dsn(dsn: str) -> tuple[str, dict[str, Any]]:
             found[key if key != "connect_timeout" else "timeout"] = _parse_number(key, value, float)
         elif key == "pool_pre_ping":
             found[key] = _parse_bool(key, value)
+        elif key == "schema":
+            found[key] = value  # adk-pg's schema, checked with the other options
         elif key == "ssl":
             # SQLAlchemy's asyncpg URLs say ?ssl=require; asyncpg's DSN parser says sslmode
             # (and would send an unknown `ssl` to the server as a setting).

@@ -17,6 +17,7 @@ import asyncpg
 import pydantic_core
 
 from adk_pg.db.dsn import SECRET_KEYS, redact_dsn, resolve_dsn, split_dsn
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import InvalidArgumentError
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "PoolConfig", "init_connection", "pool_config"]
@@ -59,7 +60,9 @@ _CONNECT_OPTIONS = frozenset(
     | {"target_session_attrs", "krbsrvname", "gsslib", "prepared_statement_cache_size"}
 )
 _ASYNCPG_OPTIONS = _POOL_OPTIONS | _CONNECT_OPTIONS
-_OPTIONS = _SQLALCHEMY_OPTIONS | _ASYNCPG_OPTIONS
+# adk-pg's own: the schema its tables live in (default adk).
+_OWN_OPTIONS = frozenset({"schema"})
+_OPTIONS = _SQLALCHEMY_OPTIONS | _ASYNCPG_OPTIONS | _OWN_OPTIONS
 # Options that set what other options also set (SQLAlchemy's spelling, asyncpg's, an alias):
 # an option from a stronger source drops these from the weaker ones.
 _REPLACES: dict[str, tuple[str, ...]] = {
@@ -80,12 +83,13 @@ class PoolConfig:
     dsn: str
     pool_kwargs: dict[str, Any]
     acquire_timeout: float | None
+    schema: str = DEFAULT_SCHEMA
 
     def __repr__(self) -> str:
         shown = {k: "***" if k in SECRET_KEYS else v for k, v in self.pool_kwargs.items()}
         return (
             f"PoolConfig(dsn={redact_dsn(self.dsn)!r}, pool_kwargs={shown!r}, "
-            f"acquire_timeout={self.acquire_timeout!r})"
+            f"acquire_timeout={self.acquire_timeout!r}, schema={self.schema!r})"
         )
 
 
@@ -105,7 +109,8 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     load balancers cut connections on, the usual reason for ``pool_recycle``; note that asyncpg
     keeps its ``min_size`` floor connections regardless (pass ``min_size=0`` to avoid that).
     ``pool_pre_ping`` is accepted and ignored: a ping is a round trip on every checkout; a
-    broken connection surfaces as a retryable StorageError instead.
+    broken connection surfaces as a retryable StorageError instead. ``schema`` (also
+    ``?schema=`` in the DSN) is the schema adk-pg's tables live in, default ``adk``.
 
     Raises:
         TypeError: an unknown option (nothing is connected).
@@ -115,6 +120,8 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise TypeError(f"unknown pool option(s): {', '.join(unknown)}")
+    if "schema" in options and options["schema"] is None:
+        del options["schema"]  # None: the DSN's ?schema=, else adk
     connect_args = options.pop("connect_args", None) or {}
     if not isinstance(connect_args, Mapping):
         raise InvalidArgumentError("connect_args must be a mapping of asyncpg.connect options")
@@ -123,8 +130,11 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
         raise TypeError(f"unknown connect_args option(s): {', '.join(unknown)}")
     clean_dsn, from_query = split_dsn(raw)
     merged = _merge([from_query, connect_args, options])
+    schema = check_schema(merged.pop("schema", DEFAULT_SCHEMA))
     kwargs, acquire_timeout = _map_options(merged)
-    return PoolConfig(dsn=clean_dsn, pool_kwargs=kwargs, acquire_timeout=acquire_timeout)
+    return PoolConfig(
+        dsn=clean_dsn, pool_kwargs=kwargs, acquire_timeout=acquire_timeout, schema=schema
+    )
 
 
 async def init_connection(conn: asyncpg.Connection[Any]) -> None:

@@ -13,7 +13,8 @@ The loader refuses, naming the file and the reason, a file whose name and header
 whose documented parameters are not exactly the ``$n`` the SQL uses, or that has no SQL. Each
 domain declares a frozen dataclass with one :class:`Query` field per file and loads its folder
 into it once (``QUERIES = load_queries("sessions", SessionQueries)``); call sites use its
-attributes (``QUERIES.get_session.sql``), never string keys.
+attributes (``QUERIES.get_session.sql``), never string keys. A store in another schema than
+``adk`` holds :func:`for_schema`'s copy of the registry, rewritten once for that schema.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adk_pg.db.paths import resource_dir
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, in_schema
 
-__all__ = ["Param", "Query", "QueryFileError", "load_queries", "parse_query"]
+__all__ = ["Param", "Query", "QueryFileError", "for_schema", "load_queries", "parse_query"]
 
 _NAME = re.compile(r"^--\s*name:\s*(\S+)\s*$")
 _PARAM = re.compile(r"^--\s*\$(\d+)\s+(\w+)\s+(.+?)\s*$")
@@ -36,6 +38,8 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 _LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
 
 _Registry = TypeVar("_Registry")
+# Registries rewritten for a schema, by (registry class, schema): built once, then shared.
+_IN_SCHEMA: dict[tuple[type[Any], str], Any] = {}
 
 
 class QueryFileError(ValueError):
@@ -140,3 +144,26 @@ def load_queries(domain: str | Path, registry: type[_Registry]) -> _Registry:
     if unknown := sorted(parsed.keys() - expected):
         raise QueryFileError(f"{directory}: files not in the registry: {unknown}")
     return registry(**parsed)
+
+
+def for_schema(registry: _Registry, schema: str) -> _Registry:
+    """``registry`` with every query's SQL in ``schema`` (checked by the caller).
+
+    The copy for a schema is made on first use and shared after that; ``adk`` is the
+    registry itself.
+    """
+    if schema == DEFAULT_SCHEMA:
+        return registry
+    key = (type(registry), schema)
+    found = _IN_SCHEMA.get(key)
+    if found is None:
+        queries: dict[str, Query] = vars(registry)
+        found = type(registry)(
+            **{
+                name: dataclasses.replace(query, sql=in_schema(query.sql, schema))
+                for name, query in queries.items()
+            }
+        )
+        _IN_SCHEMA[key] = found
+    result: _Registry = found
+    return result

@@ -18,6 +18,7 @@ from google.genai import types
 
 from adk_pg.db import values
 from adk_pg.db.calls import Database
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError, translate_errors
 from adk_pg.memory.models import Memory, NewMemory
@@ -72,7 +73,8 @@ class MemoryStore:
     ``search_config`` is the text search configuration words are stemmed with (``english``,
     ``simple``, or any the server has); ``max_results`` caps a search; memories are indexed
     on their first ``max_indexed_bytes`` bytes of text and stored whole. Every call is
-    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are.
+    reported as ``telemetry`` says (:class:`~adk_pg.Telemetry`), as the session store's are;
+    ``schema`` is the schema the tables are in, as for the session store.
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
@@ -89,10 +91,15 @@ class MemoryStore:
         max_results: int = DEFAULT_MAX_RESULTS,
         max_indexed_bytes: int = DEFAULT_MAX_INDEXED_BYTES,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
         _owns_pool: bool = False,
     ) -> None:
         check_settings(search_config, max_results, max_indexed_bytes)
-        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+        self._db = Database(
+            pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+        )
+        self._queries = self._db.queries(QUERIES)
+        self.schema = schema
         self.pool = pool
         self.search_config = search_config
         self.max_results = max_results
@@ -116,9 +123,9 @@ class MemoryStore:
         """
         own = {k: options.pop(k) for k in _OWN_OPTIONS if k in options}
         check_telemetry(own.get("telemetry"))  # before a pool is opened
-        pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **options)
+        pool, acquire_timeout, schema = await open_pool(dsn, migrate_schema=migrate, **options)
         try:
-            return cls(pool, acquire_timeout=acquire_timeout, _owns_pool=True, **own)
+            return cls(pool, acquire_timeout=acquire_timeout, schema=schema, _owns_pool=True, **own)
         except BaseException:
             await pool.close()
             raise
@@ -143,7 +150,7 @@ class MemoryStore:
         self, operation: str, action: str, sql: str, app_name: str, user_id: str, *args: Any
     ) -> list[asyncpg.Record]:
         """Run one statement as one reported call (``operation`` on adk.memories)."""
-        call = self._db.call(operation, "adk.memories", app_name=app_name, user_id=user_id)
+        call = self._db.call(operation, "memories", app_name=app_name, user_id=user_id)
         async with call:
             with translate_errors(action):
                 try:
@@ -195,7 +202,7 @@ class MemoryStore:
         rows = await self._fetch(
             "add_memories",
             f"add memories of user {user_id!r}",
-            QUERIES.add_memories.sql,
+            self._queries.add_memories.sql,
             app_name,
             user_id,
             self.search_config,
@@ -259,7 +266,7 @@ class MemoryStore:
         rows = await self._fetch(
             "search_memories",
             f"search memories of user {user_id!r}",
-            QUERIES.search_memories.sql,
+            self._queries.search_memories.sql,
             app_name,
             user_id,
             self.search_config,
@@ -288,7 +295,7 @@ class MemoryStore:
         rows = await self._fetch(
             "list_memories",
             f"list memories of user {user_id!r}",
-            QUERIES.list_memories.sql,
+            self._queries.list_memories.sql,
             app_name,
             user_id,
             limit,
@@ -309,7 +316,7 @@ class MemoryStore:
         rows = await self._fetch(
             "delete_memory",
             f"delete memory {memory_id!r}",
-            QUERIES.delete_memory.sql,
+            self._queries.delete_memory.sql,
             app_name,
             user_id,
             memory_id,
@@ -328,7 +335,7 @@ class MemoryStore:
         rows = await self._fetch(
             "delete_user_memories",
             f"delete the memories of user {user_id!r}",
-            QUERIES.delete_user_memories.sql,
+            self._queries.delete_user_memories.sql,
             app_name,
             user_id,
         )

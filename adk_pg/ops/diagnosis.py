@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.ops.doctor import Checkup, LongSession, TableInfo
 
 __all__ = ["DEAD_SHARE", "Finding", "ago", "diagnose"]
@@ -45,10 +46,10 @@ def diagnose(checkup: Checkup) -> list[Finding]:
         if not index.is_valid:
             found.append(
                 Finding(
-                    f"adk.{index.index_name}",
+                    f"{checkup.schema}.{index.index_name}",
                     "invalid index (a CREATE INDEX CONCURRENTLY that failed): it is maintained "
                     "on every write and never used",
-                    f"REINDEX INDEX CONCURRENTLY adk.{index.index_name}",
+                    f"REINDEX INDEX CONCURRENTLY {checkup.schema}.{index.index_name}",
                 )
             )
     found += [_long_session(s) for s in checkup.long_sessions]
@@ -68,22 +69,26 @@ def ago(seconds: float | None) -> str:
 
 def _schema(checkup: Checkup) -> list[Finding]:
     status = checkup.migrations
+    what = f"schema {checkup.schema}"
+    migrate = "adk-pg migrate" + (
+        "" if checkup.schema == DEFAULT_SCHEMA else f" --schema {checkup.schema}"
+    )
     if not checkup.server.has_schema or status.current_version == 0:
-        return [Finding("schema adk", "does not exist", "run `adk-pg migrate`")]
+        return [Finding(what, "does not exist", f"run `{migrate}`")]
     if status.modified or status.unknown_versions:
         return [
             Finding(
-                "schema adk",
+                what,
                 f"version {status.current_version} does not match this adk-pg's migration files",
-                "run `adk-pg migrate --check` to see which, and use the adk-pg that applied them",
+                f"run `{migrate} --check` to see which, and use the adk-pg that applied them",
             )
         ]
     if status.pending:
         return [
             Finding(
-                "schema adk",
+                what,
                 f"{len(status.pending)} migrations pending (version {status.current_version})",
-                "run `adk-pg migrate`",
+                f"run `{migrate}`",
             )
         ]
     return []
@@ -114,7 +119,7 @@ def _server(checkup: Checkup) -> list[Finding]:
 
 
 def _table(table: TableInfo, checkup: Checkup) -> list[Finding]:
-    name = f"adk.{table.table_name}"
+    name = f"{checkup.schema}.{table.table_name}"
     found = []
     dead = table.dead_tuples or 0
     if dead >= DEAD_MIN and table.dead_share >= DEAD_SHARE:

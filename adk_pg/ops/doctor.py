@@ -12,6 +12,7 @@ quotes a stored value: the statements of pg_stat_statements are normalised (cons
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,9 @@ from typing import Any
 
 import asyncpg
 
+from adk_pg.artifacts.queries import QUERIES as ARTIFACT_QUERIES
+from adk_pg.db.queries import for_schema
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import StorageError, translate_errors
 from adk_pg.memory.queries import QUERIES as MEMORY_QUERIES
 from adk_pg.ops.queries import DOCTOR_QUERIES as Q
@@ -163,6 +167,7 @@ class Checkup:
 
     server: ServerInfo
     migrations: MigrationStatus
+    schema: str = DEFAULT_SCHEMA
     tables: list[TableInfo] = field(default_factory=list)
     indexes: list[IndexInfo] = field(default_factory=list)
     connections: list[ConnectionCount] = field(default_factory=list)
@@ -175,10 +180,12 @@ class Checkup:
 
 
 class DoctorRepository:
-    """The doctor's reads, on a pool the caller owns (and closes)."""
+    """The doctor's reads of ``schema``'s tables, on a pool the caller owns (and closes)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, schema: str = DEFAULT_SCHEMA) -> None:
         self._pool = pool
+        self._schema = check_schema(schema)
+        self._q = for_schema(Q, schema)
 
     async def _fetch(self, action: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         with translate_errors(f"doctor: read {action}"):
@@ -193,23 +200,24 @@ class DoctorRepository:
             StorageError: the database failed (a refused statistics view is not a failure:
                 it goes into :attr:`Checkup.hidden`).
         """
-        (server_row,) = await self._fetch("the server", Q.doctor_server.sql)
+        (server_row,) = await self._fetch("the server", self._q.doctor_server.sql)
         server = ServerInfo(**dict(server_row))
-        report = Checkup(server=server, migrations=await check(self._pool))
+        migrations = await check(self._pool, schema=self._schema)
+        report = Checkup(server=server, migrations=migrations, schema=self._schema)
         report.tables = [
-            TableInfo(**dict(r)) for r in await self._fetch("tables", Q.doctor_tables.sql)
+            TableInfo(**dict(r)) for r in await self._fetch("tables", self._q.doctor_tables.sql)
         ]
         report.indexes = [
-            IndexInfo(**dict(r)) for r in await self._fetch("indexes", Q.doctor_indexes.sql)
+            IndexInfo(**dict(r)) for r in await self._fetch("indexes", self._q.doctor_indexes.sql)
         ]
         report.connections = [
             ConnectionCount(**dict(r))
-            for r in await self._fetch("connections", Q.doctor_connections.sql)
+            for r in await self._fetch("connections", self._q.doctor_connections.sql)
         ]
         report.long_sessions = [
             LongSession(**{**dict(r), "tables": list(r["tables"])})
             for r in await self._fetch(
-                "long sessions", Q.doctor_long_sessions.sql, float(long_after)
+                "long sessions", self._q.doctor_long_sessions.sql, float(long_after)
             )
         ]
         await self._statements(report, top)
@@ -226,7 +234,7 @@ class DoctorRepository:
     async def _statements(self, report: Checkup, top: int) -> None:
         with translate_errors("doctor: read pg_stat_statements"):
             async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-                if await conn.fetchrow(Q.doctor_statements_path.sql) is None:
+                if await conn.fetchrow(self._q.doctor_statements_path.sql) is None:
                     report.statements_hint = (
                         "pg_stat_statements is not installed: add it to "
                         "shared_preload_libraries (a restart), then CREATE EXTENSION "
@@ -234,7 +242,7 @@ class DoctorRepository:
                     )
                     return
                 try:
-                    rows = await conn.fetch(Q.doctor_statements.sql, top)
+                    rows = await conn.fetch(self._q.doctor_statements.sql, top)
                 except asyncpg.ObjectNotInPrerequisiteStateError:
                     report.statements_hint = (
                         "pg_stat_statements is installed but not loaded: add it to "
@@ -244,29 +252,29 @@ class DoctorRepository:
                 except asyncpg.InsufficientPrivilegeError:
                     report.statements_hint = f"role {report.server.role} may not read it"
                     return
-        found = [_statement(row) for row in rows]
+        found = [_statement(row, self._schema) for row in rows]
         # The doctor's own reads name adk tables too; they are not the application's.
         report.statements = [s for s in found if s.name not in _DOCTOR_NAMES]
 
     async def _replication(self, report: Checkup) -> None:
         try:
             if report.server.in_recovery:
-                (row,) = await self._fetch("the replay delay", Q.doctor_replica.sql)
+                (row,) = await self._fetch("the replay delay", self._q.doctor_replica.sql)
                 report.replay_delay_seconds = row["replay_delay_seconds"]
             else:
                 report.standbys = [
                     StandbyInfo(**dict(r))
-                    for r in await self._fetch("the standbys", Q.doctor_standbys.sql)
+                    for r in await self._fetch("the standbys", self._q.doctor_standbys.sql)
                 ]
         except StorageError as exc:
             if exc.sqlstate != _INSUFFICIENT_PRIVILEGE:
                 raise
 
 
-def _statement(row: asyncpg.Record) -> StatementInfo:
+def _statement(row: asyncpg.Record, schema: str) -> StatementInfo:
     hit, read = row["shared_blks_hit"], row["shared_blks_read"]
     return StatementInfo(
-        name=statement_name(row["query"]),
+        name=statement_name(row["query"], schema),
         query=" ".join(row["query"].split()),
         calls=row["calls"],
         total_ms=row["total_ms"],
@@ -295,14 +303,19 @@ def _shape(sql: str) -> str:
     return shape.replace("-?", "?")
 
 
-_KNOWN = {
-    _shape(getattr(registry, f.name).sql): f.name
-    for registry in (SESSION_QUERIES, MEMORY_QUERIES, OPS_QUERIES, Q)
-    for f in dataclasses.fields(registry)
-}
 _DOCTOR_NAMES = frozenset(f.name for f in dataclasses.fields(Q))
 
 
-def statement_name(query: str) -> str | None:
+@functools.cache
+def _known(schema: str) -> dict[str, str]:
+    """The shape of every adk-pg statement in ``schema``, to its name."""
+    return {
+        _shape(getattr(for_schema(registry, schema), f.name).sql): f.name
+        for registry in (SESSION_QUERIES, MEMORY_QUERIES, ARTIFACT_QUERIES, OPS_QUERIES, Q)
+        for f in dataclasses.fields(registry)
+    }
+
+
+def statement_name(query: str, schema: str = DEFAULT_SCHEMA) -> str | None:
     """adk-pg's name for a statement pg_stat_statements recorded, or None for another one."""
-    return _KNOWN.get(_shape(query))
+    return _known(schema).get(_shape(query))

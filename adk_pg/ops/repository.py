@@ -19,6 +19,8 @@ import asyncpg
 from adk_pg.artifacts.models import ImportOutcome
 from adk_pg.artifacts.transfer import ArtifactTransfer
 from adk_pg.artifacts.validate import MAX_ARTIFACT_BYTES_CEILING
+from adk_pg.db.queries import for_schema
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
 from adk_pg.ops.snapshot import Snapshot
@@ -103,10 +105,16 @@ class MemoryPruneBatch:
 
 
 class OpsRepository:
-    """Operator queries on a pool the caller owns (and closes)."""
+    """Operator queries on the tables of ``schema``, on a pool the caller owns (and closes).
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    Raises:
+        InvalidArgumentError: a bad schema name.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, schema: str = DEFAULT_SCHEMA) -> None:
         self._pool = pool
+        self.schema = check_schema(schema)
+        self._queries = for_schema(QUERIES, schema)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -127,7 +135,7 @@ class OpsRepository:
             SchemaOutdatedError: the adk tables do not exist.
             StorageError: the database failed.
         """
-        row = await self._fetchrow("read the status", QUERIES.get_status.sql)
+        row = await self._fetchrow("read the status", self._queries.get_status.sql)
         return StatusCounts(
             sessions=row["sessions"],
             events=row["events"],
@@ -154,7 +162,7 @@ class OpsRepository:
         with translate_errors("list sessions"):
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch(
-                    QUERIES.list_session_summaries.sql, app_name, user_id, limit
+                    self._queries.list_session_summaries.sql, app_name, user_id, limit
                 )
         return [
             SessionSummary(
@@ -182,9 +190,9 @@ class OpsRepository:
             with translate_errors("open a snapshot"):
                 transaction = conn.transaction(isolation="repeatable_read", readonly=True)
                 await transaction.start()
-                await conn.execute(QUERIES.plan_key_walks.sql)
+                await conn.execute(self._queries.plan_key_walks.sql)
             try:
-                yield Snapshot(conn)
+                yield Snapshot(conn, self.schema)
             finally:
                 # Read-only: ending it either way writes nothing.
                 with translate_errors("close the snapshot"):
@@ -201,7 +209,9 @@ class OpsRepository:
         Raises:
             StorageError: the database refused the line (e.g. a NUL in text) or failed.
         """
-        row = await self._fetchrow("import a session", QUERIES.import_session.sql, line, session_id)
+        row = await self._fetchrow(
+            "import a session", self._queries.import_session.sql, line, session_id
+        )
         return bool(row["imported"]), int(row["events"])
 
     async def import_app_state(self, line: str) -> bool:
@@ -210,7 +220,7 @@ class OpsRepository:
         Raises:
             StorageError: the database failed.
         """
-        row = await self._fetchrow("import an app state", QUERIES.import_app_state.sql, line)
+        row = await self._fetchrow("import an app state", self._queries.import_app_state.sql, line)
         return bool(row["imported"])
 
     async def import_user_state(self, line: str) -> bool:
@@ -219,7 +229,7 @@ class OpsRepository:
         Raises:
             StorageError: the database failed.
         """
-        row = await self._fetchrow("import a user state", QUERIES.import_user_state.sql, line)
+        row = await self._fetchrow("import a user state", self._queries.import_user_state.sql, line)
         return bool(row["imported"])
 
     async def import_memory(self, line: str, codes: str) -> bool:
@@ -229,7 +239,7 @@ class OpsRepository:
         Raises:
             StorageError: the database failed.
         """
-        row = await self._fetchrow("import a memory", QUERIES.import_memory.sql, line, codes)
+        row = await self._fetchrow("import a memory", self._queries.import_memory.sql, line, codes)
         return bool(row["imported"])
 
     async def import_artifact_version(self, record: Mapping[str, Any]) -> ImportOutcome:
@@ -241,7 +251,7 @@ class OpsRepository:
             StorageError: the database failed.
         """
         async with self._pool.acquire() as conn:
-            return await ArtifactTransfer(conn).import_version(
+            return await ArtifactTransfer(conn, self.schema).import_version(
                 record, max_artifact_bytes=MAX_ARTIFACT_BYTES_CEILING
             )
 
@@ -252,7 +262,7 @@ class OpsRepository:
             StorageError: the database failed.
         """
         row = await self._fetchrow(
-            "plan the prune", QUERIES.plan_prune.sql, older_than_seconds, app_name
+            "plan the prune", self._queries.plan_prune.sql, older_than_seconds, app_name
         )
         return PrunePlan(
             cutoff=row["cutoff"],
@@ -269,7 +279,7 @@ class OpsRepository:
         """
         with translate_errors("list apps"):
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(QUERIES.list_apps.sql)
+                rows = await conn.fetch(self._queries.list_apps.sql)
         return [r["app_name"] for r in rows]
 
     async def prune_batch(
@@ -286,9 +296,9 @@ class OpsRepository:
         action = f"prune sessions of app {app_name!r}"
         with translate_errors(action):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(QUERIES.plan_key_walks.sql)
+                await conn.execute(self._queries.plan_key_walks.sql)
                 row = await conn.fetchrow(
-                    QUERIES.prune_sessions.sql, app_name, cutoff, batch_size, *after
+                    self._queries.prune_sessions.sql, app_name, cutoff, batch_size, *after
                 )
         assert row is not None  # no FROM at the top: always one row
         last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
@@ -308,7 +318,10 @@ class OpsRepository:
             StorageError: the database failed.
         """
         row = await self._fetchrow(
-            "plan the memory prune", QUERIES.plan_prune_memories.sql, older_than_seconds, app_name
+            "plan the memory prune",
+            self._queries.plan_prune_memories.sql,
+            older_than_seconds,
+            app_name,
         )
         return MemoryPrunePlan(cutoff=row["cutoff"], memories=row["memories"])
 
@@ -330,9 +343,9 @@ class OpsRepository:
         """
         with translate_errors("prune memories"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(QUERIES.plan_key_walks.sql)
+                await conn.execute(self._queries.plan_key_walks.sql)
                 row = await conn.fetchrow(
-                    QUERIES.prune_memories.sql, app_name, cutoff, batch_size, *after
+                    self._queries.prune_memories.sql, app_name, cutoff, batch_size, *after
                 )
         assert row is not None  # no FROM at the top: always one row
         last = (

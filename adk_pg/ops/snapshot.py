@@ -17,6 +17,8 @@ import pydantic_core
 from asyncpg.pool import PoolConnectionProxy
 
 from adk_pg.artifacts.transfer import ArtifactTransfer
+from adk_pg.db.queries import for_schema
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
 
@@ -42,8 +44,12 @@ class ExportedSession:
 class Snapshot:
     """Reads for an export, all on one connection inside one read-only snapshot."""
 
-    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection | PoolConnectionProxy, schema: str = DEFAULT_SCHEMA
+    ) -> None:
         self._conn = conn
+        self._schema = schema
+        self._queries = for_schema(QUERIES, schema)
 
     async def count_export(self, app_name: str | None, user_id: str | None) -> tuple[int, int]:
         """How many sessions and events an export with these filters writes.
@@ -52,7 +58,7 @@ class Snapshot:
             StorageError: the database failed.
         """
         with translate_errors("count the sessions to export"):
-            row = await self._conn.fetchrow(QUERIES.count_export.sql, app_name, user_id)
+            row = await self._conn.fetchrow(self._queries.count_export.sql, app_name, user_id)
         assert row is not None  # no FROM at the top: always one row
         return int(row["sessions"]), int(row["events"])
 
@@ -68,7 +74,7 @@ class Snapshot:
         while True:
             with translate_errors("export sessions"):
                 rows = await self._conn.fetch(
-                    QUERIES.export_sessions.sql, app_name, user_id, *after, page_size
+                    self._queries.export_sessions.sql, app_name, user_id, *after, page_size
                 )
             for row in rows:
                 yield ExportedSession(
@@ -91,7 +97,9 @@ class Snapshot:
         Raises:
             StorageError: the database failed.
         """
-        query = QUERIES.export_app_states if scope == "app" else QUERIES.export_user_states
+        query = (
+            self._queries.export_app_states if scope == "app" else self._queries.export_user_states
+        )
         async for line in self._stream(query.sql, app_name, user_id):
             yield line
 
@@ -101,7 +109,7 @@ class Snapshot:
         Raises:
             StorageError: the database failed.
         """
-        async for line in self._stream(QUERIES.export_memories.sql, app_name, user_id):
+        async for line in self._stream(self._queries.export_memories.sql, app_name, user_id):
             yield line
 
     async def artifact_lines(self, app_name: str | None, user_id: str | None) -> AsyncIterator[str]:
@@ -110,7 +118,7 @@ class Snapshot:
         Raises:
             StorageError: the database failed.
         """
-        async for record in ArtifactTransfer(self._conn).versions(app_name, user_id):
+        async for record in ArtifactTransfer(self._conn, self._schema).versions(app_name, user_id):
             yield pydantic_core.to_json(record).decode()
 
     async def _stream(self, sql: str, *args: Any) -> AsyncIterator[str]:

@@ -19,10 +19,11 @@ __all__ = ["open_pool"]
 
 async def open_pool(
     dsn: str | None, *, migrate_schema: bool, **pool_options: Any
-) -> tuple[asyncpg.Pool, float | None]:
+) -> tuple[asyncpg.Pool, float | None, str]:
     """Open a pool on ``dsn`` and check (or, with ``migrate_schema``, apply) the migrations.
 
-    Returns the pool, which the caller closes, and its acquire timeout (``pool_timeout``).
+    Returns the pool, which the caller closes, its acquire timeout (``pool_timeout``) and
+    the schema adk-pg's tables are in (``schema=`` or the DSN's ``?schema=``, else ``adk``).
 
     Raises:
         TypeError: an unknown pool option.
@@ -35,10 +36,10 @@ async def open_pool(
     pool = await create_pool(config)
     try:
         if migrate_schema:
-            await migrate(pool)
+            await migrate(pool, schema=config.schema)
         else:
-            await ensure_current(pool)
+            await ensure_current(pool, schema=config.schema)
     except BaseException:
         await pool.close()
         raise
-    return pool, config.acquire_timeout
+    return pool, config.acquire_timeout, config.schema

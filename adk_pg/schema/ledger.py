@@ -4,6 +4,8 @@ A row per applied ``migrations/NNNN_name.sql`` file, with the sha256 of its byte
 the ledger with the files says what is pending, what was edited after it was applied, and
 whether the database is newer than this code. With :mod:`adk_pg.schema.runner`, the one
 place outside ``sql/`` that keeps SQL text: bootstrap and bookkeeping, not product queries.
+The text names schema ``adk``, rewritten by :func:`adk_pg.db.schema_name.in_schema` for the
+schema in use: each schema has its own ledger.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, in_schema
 from adk_pg.errors import MigrationError, translate_errors
 from adk_pg.schema.files import Migration
 
@@ -83,15 +86,19 @@ class MigrationStatus:
         return not (self.pending or self.modified or self.unknown_versions)
 
 
-async def read_ledger(conn: Conn) -> tuple[bool, bool, dict[int, str]]:
-    """Return (schema adk exists, ledger exists, {applied version: checksum}).
+async def read_ledger(
+    conn: Conn, schema: str = DEFAULT_SCHEMA
+) -> tuple[bool, bool, dict[int, str]]:
+    """Return (the schema exists, its ledger exists, {applied version: checksum}).
 
     Raises:
         StorageError: the database could not be read.
     """
     with translate_errors("read the migration ledger"):
-        exists = (await conn.fetch(_SQL_LEDGER_EXISTS))[0]  # no FROM: always exactly one row
-        rows = await conn.fetch(_SQL_SELECT_LEDGER) if exists["has_ledger"] else []
+        # No FROM: always exactly one row.
+        exists = (await conn.fetch(in_schema(_SQL_LEDGER_EXISTS, schema)))[0]
+        select = in_schema(_SQL_SELECT_LEDGER, schema)
+        rows = await conn.fetch(select) if exists["has_ledger"] else []
     applied = {int(row["version"]): str(row["checksum"]) for row in rows}
     return bool(exists["has_schema"]), bool(exists["has_ledger"]), applied
 
@@ -106,7 +113,7 @@ def compare(migrations: list[Migration], applied: dict[int, str]) -> MigrationSt
     )
 
 
-def refuse_drift(status: MigrationStatus) -> None:
+def refuse_drift(status: MigrationStatus, schema: str = DEFAULT_SCHEMA) -> None:
     """Raise if the ledger disagrees with the files in a way applying cannot fix.
 
     Raises:
@@ -116,7 +123,8 @@ def refuse_drift(status: MigrationStatus) -> None:
         names = ", ".join(m.path.name for m in status.modified)
         raise MigrationError(
             f"applied migration {names} was edited after it was applied (its sha256 differs "
-            "from adk.schema_migrations); restore the file and add a new migration instead"
+            f"from {schema}.schema_migrations); restore the file and add a new migration "
+            "instead"
         )
     if status.unknown_versions:
         versions = ", ".join(f"{v:04d}" for v in status.unknown_versions)
@@ -127,5 +135,5 @@ def refuse_drift(status: MigrationStatus) -> None:
     if status.pending and status.pending[0].version <= status.current_version:
         raise MigrationError(
             f"migration {status.pending[0].path.name} is not applied but a later one is: "
-            "adk.schema_migrations was edited by hand"
+            f"{schema}.schema_migrations was edited by hand"
         )

@@ -4,7 +4,9 @@ The files come from :func:`adk_pg.schema.files.load_migrations`; the ledger they
 with is :mod:`adk_pg.schema.ledger`. Each file and its row in ``adk.schema_migrations`` commit
 in one transaction, unless its header holds the line ``-- adk-pg: no-transaction`` (for
 ``CREATE INDEX CONCURRENTLY``): such a file holds exactly one statement and its ledger row is
-written after it. Each migration applied is logged (INFO, logger ``adk_pg``).
+written after it. Each migration applied is logged (INFO, logger ``adk_pg``). For a schema
+other than ``adk``, every file's text is rewritten for it as it is applied; the ledger keeps
+the checksum of the file as shipped, so each schema's ledger compares with the same files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from adk_pg.db.pool import single_connection
+from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema, in_schema
 from adk_pg.errors import (
     InvalidArgumentError,
     MigrationError,
@@ -76,63 +79,78 @@ class AppliedMigration:
         return f"{self.version:04d}_{self.name}"
 
 
-async def check(target: Target, *, directory: Path | None = None) -> MigrationStatus:
-    """Compare the ledger with the migration files; read-only, takes no lock.
+async def check(
+    target: Target, *, directory: Path | None = None, schema: str = DEFAULT_SCHEMA
+) -> MigrationStatus:
+    """Compare the ledger of ``schema`` with the migration files; read-only, takes no lock.
 
     Raises:
+        InvalidArgumentError: a bad schema name.
         MigrationError: the migration files are invalid.
         StorageError: the database could not be reached or read.
     """
+    check_schema(schema)
     migrations = load_migrations(directory)
     async with _connection(target) as conn:
-        _, _, applied = await read_ledger(conn)
+        _, _, applied = await read_ledger(conn, schema)
     return compare(migrations, applied)
 
 
-async def ensure_current(target: Target, *, directory: Path | None = None) -> None:
+async def ensure_current(
+    target: Target, *, directory: Path | None = None, schema: str = DEFAULT_SCHEMA
+) -> None:
     """Raise unless every migration is applied, unchanged; read-only, takes no lock.
 
     Raises:
+        InvalidArgumentError: a bad schema name.
         SchemaOutdatedError: migrations are pending.
         MigrationError: an applied file was edited, or the database is newer than this code.
         StorageError: the database could not be reached or read.
     """
-    status = await check(target, directory=directory)
-    refuse_drift(status)
+    status = await check(target, directory=directory, schema=schema)
+    refuse_drift(status, schema)
     if status.pending:
+        where = "" if schema == DEFAULT_SCHEMA else f" --schema {schema}"
         raise SchemaOutdatedError(
-            f"the adk schema is at version {status.current_version} but adk-pg needs "
-            f"{status.pending[-1].version}: run `make migrate` (or `adk-pg migrate`)"
+            f"the {schema} schema is at version {status.current_version} but adk-pg needs "
+            f"{status.pending[-1].version}: run `make migrate` (or `adk-pg migrate{where}`)"
         )
 
 
 async def migrate(
-    target: Target, *, lock_timeout: float = 60.0, directory: Path | None = None
+    target: Target,
+    *,
+    lock_timeout: float = 60.0,
+    directory: Path | None = None,
+    schema: str = DEFAULT_SCHEMA,
 ) -> list[AppliedMigration]:
-    """Apply the pending migrations and return them (empty when the schema was current).
+    """Apply the pending migrations to ``schema`` (default ``adk``, created if missing) and
+    return them (empty when the schema was current).
 
     A current schema is only read: no lock, no DDL, so a role with SELECT on the ledger can
     run this. ``target`` is a DSN, a pool (its connections are expired after applying, so no
     stale prepared statement survives) or a connection.
 
     Raises:
-        InvalidArgumentError: the DSN's scheme is not PostgreSQL, or lock_timeout is negative.
+        InvalidArgumentError: the DSN's scheme is not PostgreSQL, lock_timeout is negative, or
+            a bad schema name.
         MigrationError: invalid files, an edited applied file, a database newer than this code,
             a migration that failed, or the lock not obtained within ``lock_timeout`` seconds.
         StorageError: the database could not be reached.
     """
     if lock_timeout < 0:
         raise InvalidArgumentError(f"lock_timeout must be >= 0, got {lock_timeout}")
+    check_schema(schema)
     migrations = load_migrations(directory)
     async with _connection(target) as conn:
-        _, _, applied_before = await read_ledger(conn)
+        _, _, applied_before = await read_ledger(conn, schema)
         status = compare(migrations, applied_before)
-        refuse_drift(status)
+        refuse_drift(status, schema)
         if not status.pending:
             return []
         if conn.is_in_transaction():
             raise MigrationError("cannot migrate on a connection inside a transaction")
-        applied = await _apply_locked(conn, migrations, lock_timeout)
+        applied = await _apply_locked(conn, migrations, lock_timeout, schema)
         if applied and not isinstance(target, (str, asyncpg.Pool)):
             await conn.reload_schema_state()  # the caller's connection keeps its cache
     if applied and isinstance(target, asyncpg.Pool):
@@ -141,7 +159,7 @@ async def migrate(
 
 
 async def _apply_locked(
-    conn: _Conn, migrations: list[Migration], lock_timeout: float
+    conn: _Conn, migrations: list[Migration], lock_timeout: float, schema: str
 ) -> list[AppliedMigration]:
     """Take the lock, re-read the ledger (another migrator may have won), apply what is left.
 
@@ -150,16 +168,16 @@ async def _apply_locked(
     """
     await _lock(conn, lock_timeout)
     try:
-        has_schema, has_ledger, applied = await read_ledger(conn)
+        has_schema, has_ledger, applied = await read_ledger(conn, schema)
         status = compare(migrations, applied)
-        refuse_drift(status)
+        refuse_drift(status, schema)
         if not has_ledger:
             with translate_errors("create the migration ledger"):
                 async with conn.transaction():
                     if not has_schema:
-                        await conn.execute(SQL_CREATE_SCHEMA)
-                    await conn.execute(SQL_CREATE_LEDGER)
-        return [await _apply(conn, migration) for migration in status.pending]
+                        await conn.execute(in_schema(SQL_CREATE_SCHEMA, schema))
+                    await conn.execute(in_schema(SQL_CREATE_LEDGER, schema))
+        return [await _apply(conn, migration, schema) for migration in status.pending]
     finally:
         # A broken connection has lost its session lock already; don't hide the real error.
         with suppress(asyncpg.InterfaceError, OSError):
@@ -190,7 +208,7 @@ async def _lock(conn: _Conn, timeout: float) -> None:
             delay = min(delay * 2, 0.5)
 
 
-async def _apply(conn: _Conn, migration: Migration) -> AppliedMigration:
+async def _apply(conn: _Conn, migration: Migration, schema: str) -> AppliedMigration:
     """Run one file and write its ledger row, in one transaction unless it opted out.
 
     Raises:
@@ -198,21 +216,24 @@ async def _apply(conn: _Conn, migration: Migration) -> AppliedMigration:
     """
     started = time.perf_counter()
     row = (migration.version, migration.name, migration.checksum)
+    sql, insert = in_schema(migration.sql, schema), in_schema(SQL_INSERT_LEDGER, schema)
     # Connection-level failures become StorageError; the server rejecting the file's SQL is a
     # MigrationError naming the file, with the server's message (it quotes our SQL, no data).
     with translate_errors(f"apply migration {migration.label}"):
         try:
             if migration.transactional:
                 async with conn.transaction():
-                    await conn.execute(migration.sql)
-                    await conn.execute(SQL_INSERT_LEDGER, *row)
+                    await conn.execute(sql)
+                    await conn.execute(insert, *row)
             else:
-                await conn.execute(migration.sql)
-                await conn.execute(SQL_INSERT_LEDGER, *row)
+                await conn.execute(sql)
+                await conn.execute(insert, *row)
         except asyncpg.PostgresError as exc:
             raise _failed(migration, exc) from exc
     applied = AppliedMigration(*row, duration_ms=(time.perf_counter() - started) * 1000)
-    logger.info("applied migration %s (%.0f ms)", applied.label, applied.duration_ms)
+    logger.info(
+        "applied migration %s to schema %s (%.0f ms)", applied.label, schema, applied.duration_ms
+    )
     return applied
 
 

@@ -67,7 +67,7 @@ async def append_event(
         event_id, timestamp,
     )  # fmt: skip
     call = db.call(
-        "append_event", "adk.events", session_id=session_id, app_name=app_name, user_id=user_id
+        "append_event", "events", session_id=session_id, app_name=app_name, user_id=user_id
     )
     async with call:
         with translate_errors(f"append_event to session {session_id!r}"):
@@ -75,7 +75,7 @@ async def append_event(
             # concurrent writer changed the session after the first one's snapshot was taken.
             for attempt in (1, 2):
                 try:
-                    row = await call.fetchrow(QUERIES.append_event.sql, *args)
+                    row = await call.fetchrow(db.queries(QUERIES).append_event.sql, *args)
                 except asyncpg.UniqueViolationError as exc:
                     if exc.constraint_name != "events_pkey":
                         raise

@@ -50,11 +50,16 @@ async def fork_session(
     if up_to_event_id is not None:
         up_to_event_id = values.require_id(up_to_event_id, "up_to_event_id")
     ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
-    async with db.call("fork_session", "adk.sessions", **ids) as call:
+    async with db.call("fork_session", "sessions", **ids) as call:
         with translate_errors(f"fork_session {session_id!r}"):
             try:
                 row = await call.fetchrow(
-                    QUERIES.fork_session.sql, app_name, user_id, session_id, new_id, up_to_event_id
+                    db.queries(QUERIES).fork_session.sql,
+                    app_name,
+                    user_id,
+                    session_id,
+                    new_id,
+                    up_to_event_id,
                 )
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name != "sessions_pkey":

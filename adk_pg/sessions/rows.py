@@ -19,6 +19,7 @@ import pydantic_core
 
 from adk_pg.db import values
 from adk_pg.db.calls import Database
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
     AlreadyExistsError,
@@ -42,15 +43,16 @@ __all__ = ["SessionRows"]
 
 # The keyset position before the first session (NULL time = minus infinity, in the SQL).
 _FIRST_PAGE: tuple[Any, str, str] = (None, "", "")
-# The table each call is reported on (its span's name is "{operation} {table}").
-_SESSIONS, _EVENTS = "adk.sessions", "adk.events"
+# The table each call is reported on (its span is named "{operation} {schema}.{table}").
+_SESSIONS, _EVENTS = "sessions", "events"
 
 
 class SessionRows:
     """Sessions, events and app/user state as records, through raw SQL on an asyncpg pool.
 
     The pool belongs to the caller; ``acquire_timeout`` bounds the wait for a connection;
-    ``telemetry`` says how calls are reported (:class:`~adk_pg.db.telemetry.Telemetry`).
+    ``telemetry`` says how calls are reported (:class:`~adk_pg.db.telemetry.Telemetry`);
+    ``schema`` is the schema the tables are in.
     """
 
     def __init__(
@@ -59,8 +61,12 @@ class SessionRows:
         *,
         acquire_timeout: float | None = None,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
     ) -> None:
-        self._db = Database(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+        self._db = Database(
+            pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+        )
+        self._queries = self._db.queries(QUERIES)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -91,7 +97,7 @@ class SessionRows:
             with translate_errors(f"create_session {session_id!r}"):
                 try:
                     row = await call.fetchrow(
-                        QUERIES.create_session.sql,
+                        self._queries.create_session.sql,
                         app_name,
                         user_id,
                         session_id,
@@ -132,7 +138,7 @@ class SessionRows:
         async with self._db.call("get_session", _SESSIONS, **ids) as call:
             with translate_errors(f"get_session {session_id!r}"):
                 row = await call.fetchrow(
-                    QUERIES.get_session.sql, app_name, user_id, session_id, limit, after
+                    self._queries.get_session.sql, app_name, user_id, session_id, limit, after
                 )
         if row is None:
             return None
@@ -164,11 +170,21 @@ class SessionRows:
             with translate_errors(f"list_sessions {app_name!r}"):
                 if user_id is None:
                     row = await call.fetchrow(
-                        QUERIES.list_sessions.sql, app_name, after[0], after[1], after[2], size
+                        self._queries.list_sessions.sql,
+                        app_name,
+                        after[0],
+                        after[1],
+                        after[2],
+                        size,
                     )
                 else:
                     row = await call.fetchrow(
-                        QUERIES.list_user_sessions.sql, app_name, user_id, after[0], after[2], size
+                        self._queries.list_user_sessions.sql,
+                        app_name,
+                        user_id,
+                        after[0],
+                        after[2],
+                        size,
                     )
         assert row is not None  # an aggregate without GROUP BY returns one row
         token = None
@@ -191,12 +207,10 @@ class SessionRows:
         """
         app_name = values.require_id(app_name, "app_name")
         user_id = values.require_id(user_id, "user_id")
-        call = self._db.call(
-            "get_user_state", "adk.user_states", app_name=app_name, user_id=user_id
-        )
+        call = self._db.call("get_user_state", "user_states", app_name=app_name, user_id=user_id)
         async with call:
             with translate_errors(f"get_user_state {user_id!r}"):
-                row = await call.fetchrow(QUERIES.get_user_state.sql, app_name, user_id)
+                row = await call.fetchrow(self._queries.get_user_state.sql, app_name, user_id)
         return {} if row is None else dict(row["state"])
 
     async def app_state(self, *, app_name: str) -> dict[str, Any]:
@@ -207,9 +221,9 @@ class SessionRows:
             StorageError: the database failed.
         """
         app_name = values.require_id(app_name, "app_name")
-        async with self._db.call("get_app_state", "adk.app_states", app_name=app_name) as call:
+        async with self._db.call("get_app_state", "app_states", app_name=app_name) as call:
             with translate_errors(f"get_app_state {app_name!r}"):
-                row = await call.fetchrow(QUERIES.get_app_state.sql, app_name)
+                row = await call.fetchrow(self._queries.get_app_state.sql, app_name)
         return {} if row is None else dict(row["state"])
 
     async def delete(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -225,7 +239,7 @@ class SessionRows:
         ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
         async with self._db.call("delete_session", _SESSIONS, **ids) as call:
             with translate_errors(f"delete_session {session_id!r}"):
-                await call.execute(QUERIES.delete_session.sql, app_name, user_id, session_id)
+                await call.execute(self._queries.delete_session.sql, app_name, user_id, session_id)
 
     async def append(
         self,
@@ -311,7 +325,7 @@ class SessionRows:
         async with self._db.call("list_events", _EVENTS, **ids) as call:
             with translate_errors(f"list_events of session {session_id!r}"):
                 row = await call.fetchrow(
-                    QUERIES.list_events.sql,
+                    self._queries.list_events.sql,
                     app_name,
                     user_id,
                     session_id,

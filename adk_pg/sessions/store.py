@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from adk_pg.db import values
+from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
@@ -41,10 +42,13 @@ class SessionStore:
     ``await SessionStore.connect(dsn, **pool_options)`` builds a pool the store closes.
     Every call is an OpenTelemetry span and measurement, and a log line, as ``telemetry``
     says (:class:`~adk_pg.Telemetry`; by default spans and metrics go to the global providers).
+    ``schema`` (default ``adk``; for ``connect``, also the DSN's ``?schema=``) is the
+    PostgreSQL schema the tables are in: stores in two schemas of one database never see each
+    other's data.
 
     Raises:
         TypeError: ``pool`` is not an asyncpg pool.
-        InvalidArgumentError: ``telemetry`` is not a Telemetry.
+        InvalidArgumentError: ``telemetry`` is not a Telemetry, or a bad schema name.
     """
 
     def __init__(
@@ -53,9 +57,13 @@ class SessionStore:
         *,
         acquire_timeout: float | None = None,
         telemetry: Telemetry | None = None,
+        schema: str = DEFAULT_SCHEMA,
         _owns_pool: bool = False,
     ) -> None:
-        self._rows = SessionRows(pool, acquire_timeout=acquire_timeout, telemetry=telemetry)
+        self._rows = SessionRows(
+            pool, acquire_timeout=acquire_timeout, telemetry=telemetry, schema=schema
+        )
+        self.schema = schema
         self._owns_pool = _owns_pool
 
     @classmethod
@@ -71,13 +79,19 @@ class SessionStore:
 
         Raises:
             TypeError: an unknown pool option.
-            InvalidArgumentError: a bad DSN, option value or ``telemetry``.
+            InvalidArgumentError: a bad DSN, option value, ``telemetry`` or ``schema``.
             SchemaOutdatedError: migrations are pending and ``migrate`` is False.
             StorageError: the server cannot be reached.
         """
         check_telemetry(telemetry)  # before a pool is opened
-        pool, acquire_timeout = await open_pool(dsn, migrate_schema=migrate, **pool_options)
-        return cls(pool, acquire_timeout=acquire_timeout, telemetry=telemetry, _owns_pool=True)
+        pool, acquire_timeout, schema = await open_pool(dsn, migrate_schema=migrate, **pool_options)
+        return cls(
+            pool,
+            acquire_timeout=acquire_timeout,
+            telemetry=telemetry,
+            schema=schema,
+            _owns_pool=True,
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -16,7 +16,8 @@ SELECT a.pid,
        locked.tables
 FROM pg_catalog.pg_stat_activity AS a
 CROSS JOIN LATERAL (
-    SELECT array_agg(DISTINCT 'adk.' || c.relname ORDER BY 'adk.' || c.relname) AS tables
+    SELECT array_agg(DISTINCT n.nspname || '.' || c.relname ORDER BY n.nspname || '.' || c.relname)
+               AS tables
     FROM pg_catalog.pg_locks AS l
     JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace

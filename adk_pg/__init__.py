@@ -23,6 +23,7 @@ from adk_pg.errors import (
 from adk_pg.schema.runner import migrate
 from adk_pg.sessions.models import (
     AppendResult,
+    Change,
     Event,
     EventActions,
     EventPage,
@@ -37,6 +38,7 @@ __all__ = [
     "AdkPgError",
     "AlreadyExistsError",
     "AppendResult",
+    "Change",
     "ConflictError",
     "Event",
     "EventActions",

@@ -1,7 +1,8 @@
 """adk-pg's session operations beyond ADK's interface, on ``PostgresSessionService``.
 
 Paging through a session's events, forking a session, and changing its state outside a turn:
-each one statement, through the session store's rows layer. ``PostgresSessionService``
+each one statement, through the session store's rows layer; and following a session's new
+events as they are appended (the change feed). ``PostgresSessionService``
 inherits them from :class:`SessionOperations`; ADK's ``BaseSessionService`` knows none of them.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from google.adk.events.event import Event
@@ -24,6 +25,7 @@ from adk_pg.adk.errors import AlreadyExistsError, SessionNotFoundError
 from adk_pg.adk.markers import to_session
 from adk_pg.sessions import validate
 from adk_pg.sessions.rows import SessionRows
+from adk_pg.sessions.watch import DEFAULT_IDLE_CHECK
 
 __all__ = ["EventsPage", "SessionOperations", "SessionsPage"]
 
@@ -84,6 +86,48 @@ class SessionOperations(ABC):
         if page.newest_first:
             events.reverse()
         return EventsPage(events=events, next_page_token=page.next_page_token)
+
+    def watch_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        after_revision: int | None = None,
+        idle_check: float = DEFAULT_IDLE_CHECK,
+    ) -> AsyncGenerator[Event, None]:
+        """The events appended to a session from now on (an adk-pg extension), in order.
+
+        An async iterator of ADK ``Event``s, each once, whichever process appended them (a
+        browser following a session on another replica), read in pages as they arrive. With
+        ``after_revision`` (a session's revision, e.g. ``len(session.events)`` for a session
+        created on adk-pg and then only appended to) the events appended after it come first.
+        It ends when the session is deleted. It holds one connection of its own (see
+        :meth:`adk_pg.SessionStore.watch`: not through PgBouncer's transaction pooling);
+        ``aclose()`` or cancelling the task that iterates closes it.
+
+        Raises:
+            InvalidArgumentError: a bad id, revision or ``idle_check`` (a ValueError), now.
+            StorageError: when iterated: no connection, or one that cannot LISTEN.
+        """
+        app, user, session, after, idle = validate.watch_scope(
+            app_name, user_id, session_id, after_revision, idle_check
+        )
+        return self._watch_session(app, user, session, after, idle)
+
+    async def _watch_session(
+        self, app: str, user: str | None, session: str | None, after: int | None, idle: float
+    ) -> AsyncGenerator[Event, None]:
+        rows = await self._open()
+        feed = rows.watch(
+            app_name=app, user_id=user, session_id=session, after=after, idle_check=idle
+        )
+        async with feed:
+            async for watched in feed:
+                if watched.change.kind == "deleted":
+                    return
+                if watched.document is not None:
+                    yield decode_events(f"[{watched.document}]")[0]
 
     async def fork_session(
         self,

@@ -1,7 +1,9 @@
 """The ``adk-pg`` command line.
 
-Commands (each takes ``--dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else the default DSN;
-each has ``--help``; all but ``migrate`` take ``--json`` for output meant for scripts)::
+Commands (each takes ``--dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else the default DSN,
+and ``--schema``, else $ADK_PG_SCHEMA, else the DSN's ``?schema=``, else ``adk``; each has
+``--help``; all but ``migrate`` and ``watch`` take ``--json`` for output meant for
+scripts)::
 
     adk-pg migrate [--check] [--create-database]
     adk-pg status
@@ -10,7 +12,7 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg sessions fork APP USER ID [--new-id NEW_ID] [--up-to EVENT_ID]
     adk-pg export [--app A] [--user U] [-o FILE]          (JSON Lines; see adk_pg.ops.transfer)
     adk-pg import FILE|-
-    adk-pg import-adk --from DSN [--schema public]
+    adk-pg import-adk --from DSN [--from-schema public]
     adk-pg prune --older-than 30d [--memories] [--app A] [--dry-run] [--batch-size 500]
     adk-pg memory search --app A --user U QUERY [--limit N]
     adk-pg memory list|forget --app A --user U
@@ -19,6 +21,7 @@ each has ``--help``; all but ``migrate`` take ``--json`` for output meant for sc
     adk-pg artifacts get APP USER FILENAME [--session S] [--version N] [-o FILE]
     adk-pg artifacts delete APP USER FILENAME [--session S] [--yes]
     adk-pg doctor [--long SECONDS] [--top N]
+    adk-pg watch --app A [--user U] [--session S [--after REVISION]]   (JSON lines, until ^C)
 
 Exit codes: 0 done; 1 a check found work or nothing matched (``doctor`` printed a warning,
 ``migrate --check`` with pending
@@ -27,7 +30,8 @@ show`` of a missing session, ``prune --dry-run`` with something to delete, ``mem
 or ``list`` finding nothing, ``memory delete`` of a missing memory, ``artifacts list`` with
 no match, ``artifacts get|delete`` of a missing artifact); 2 usage error, a bad
 argument or a malformed import file; 3 database error (or a migration error, or an ADK row
-``import-adk`` refuses). Errors are one line on stderr, never a traceback, and never a password.
+``import-adk`` refuses); 130 interrupted (Ctrl-C). Errors are one line on stderr, never a
+traceback, and never a password.
 """
 
 from __future__ import annotations
@@ -40,7 +44,16 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adk_pg import __version__
-from adk_pg.cli import _artifacts, _doctor, _inspect, _memory, _migrate, _prune, _transfer
+from adk_pg.cli import (
+    _artifacts,
+    _doctor,
+    _inspect,
+    _memory,
+    _migrate,
+    _prune,
+    _transfer,
+    _watch,
+)
 from adk_pg.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_DATABASE,
@@ -85,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
-    for module in (_migrate, _inspect, _transfer, _prune, _memory, _artifacts, _doctor):
+    for module in (_migrate, _inspect, _transfer, _prune, _memory, _artifacts, _doctor, _watch):
         module.register(commands, parents)
     return parser
 

@@ -17,9 +17,9 @@ from asyncpg.pool import PoolConnectionProxy
 
 from adk_pg.db.dsn import mentions_secret, redact_dsn, secret_spellings
 from adk_pg.db.pool_options import PoolConfig, pool_config
-from adk_pg.errors import InvalidArgumentError, StorageError, storage_error
+from adk_pg.errors import InvalidArgumentError, StorageError, storage_error, translate_errors
 
-__all__ = ["create_pool", "single_connection"]
+__all__ = ["create_pool", "dedicated_connection", "single_connection"]
 
 
 async def create_pool(
@@ -68,6 +68,23 @@ async def create_pool(
     )
     clean = shown and not parsing and not mentions_secret(failure, secrets)
     raise _connect_error(failure, config, shown=shown) from (failure if clean else None)
+
+
+async def dedicated_connection(pool: asyncpg.Pool) -> asyncpg.Connection[asyncpg.Record]:
+    """A new connection with ``pool``'s settings, outside it: the pool's size is untouched.
+
+    For a connection held for long (a change-feed watcher's LISTEN), which a pool of short
+    calls must not lend.
+
+    Raises:
+        StorageError: the connection could not be opened.
+    """
+    # asyncpg keeps what create_pool was given; a pool has no public way to open one more.
+    args: Any = getattr(pool, "_connect_args")  # noqa: B009
+    kwargs: Any = getattr(pool, "_connect_kwargs")  # noqa: B009
+    with translate_errors("open a connection for the change feed"):
+        conn: asyncpg.Connection[asyncpg.Record] = await asyncpg.connect(*args, **kwargs)
+    return conn
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
@@ -22,6 +22,7 @@ __all__ = [
     "TEMP_PREFIX",
     "USER_PREFIX",
     "AppendResult",
+    "Change",
     "Event",
     "EventActions",
     "EventPage",
@@ -137,6 +138,26 @@ class Session(BaseModel):
     events: list[Event] = Field(default_factory=list)
     last_update_time: float = 0.0
     revision: int = 0
+
+
+class Change(BaseModel):
+    """One change a watcher saw (``SessionStore.watch``): ids and a revision, no content.
+
+    ``kind`` is ``created`` (a session was created, forked or imported), ``event`` (an event
+    was appended: ``event_id``; a state update is an event too) or ``deleted``. ``revision``
+    is the session's revision after the change: per session, the changes of kind ``event``
+    come in revision order, each once, and a session's last seen revision is the ``after=``
+    to resume from.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["created", "event", "deleted"]
+    app_name: str
+    user_id: str
+    session_id: str
+    revision: int
+    event_id: str | None = None
 
 
 class SessionPage(BaseModel):

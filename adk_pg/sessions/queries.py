@@ -23,6 +23,10 @@ class SessionQueries:
     list_events: Query
     list_sessions: Query
     list_user_sessions: Query
+    watch_channel: Query
+    watch_events: Query
+    watch_listening: Query
+    watch_sessions: Query
 
 
 QUERIES = load_queries("sessions", SessionQueries)

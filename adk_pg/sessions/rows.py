@@ -38,6 +38,7 @@ from adk_pg.sessions.models import (
     merge_state,
 )
 from adk_pg.sessions.queries import QUERIES
+from adk_pg.sessions.watch import ChangeFeed
 
 __all__ = ["SessionRows"]
 
@@ -225,6 +226,26 @@ class SessionRows:
             with translate_errors(f"get_app_state {app_name!r}"):
                 row = await call.fetchrow(self._queries.get_app_state.sql, app_name)
         return {} if row is None else dict(row["state"])
+
+    def watch(
+        self,
+        *,
+        app_name: str,
+        user_id: str | None,
+        session_id: str | None,
+        after: int | None,
+        idle_check: float,
+    ) -> ChangeFeed:
+        """A change feed of these sessions (arguments checked by the caller): its own
+        connection, opened when iterated."""
+        return ChangeFeed(
+            self._db,
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            after=after,
+            idle_check=idle_check,
+        )
 
     async def delete(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session and its events; app and user state stay. Missing: no-op.

@@ -8,7 +8,7 @@ builds models from what it read (:mod:`adk_pg.sessions.decode`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +24,7 @@ from adk_pg.sessions.decode import decode_events, page_from_record, session_from
 from adk_pg.sessions.models import (
     TEMP_PREFIX,
     AppendResult,
+    Change,
     Event,
     EventActions,
     EventPage,
@@ -31,6 +32,7 @@ from adk_pg.sessions.models import (
     SessionPage,
 )
 from adk_pg.sessions.rows import SessionRows
+from adk_pg.sessions.watch import DEFAULT_IDLE_CHECK, ChangeFeed
 
 __all__ = ["SessionStore"]
 
@@ -211,6 +213,43 @@ class SessionStore:
         """
         await self._rows.delete(app_name=app_name, user_id=user_id, session_id=session_id)
 
+    def watch(
+        self,
+        app_name: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        after: int | None = None,
+        idle_check: float = DEFAULT_IDLE_CHECK,
+    ) -> AsyncGenerator[Change, None]:
+        """Follow an app's sessions (or a user's, or one session) as they change.
+
+        An async iterator of :class:`Change`: ``created``, ``event`` (one per appended event,
+        in the order appended, each exactly once per session) and ``deleted``, with ids and
+        the session revision, never content (read it with ``get_session`` / ``list_events``).
+        It starts from now; for one session, ``after=`` a revision resumes from there (the
+        events appended after it come first). It holds one connection of its own, opened at
+        the first iteration; a lost connection is opened again and what happened meanwhile
+        is read from the tables, so nothing is missed or repeated. Close it with ``aclose()``
+        (or by cancelling the task iterating it): that closes its connection. When no
+        notification has come for ``idle_check`` seconds, the connection is checked.
+        ``LISTEN`` needs a direct or session-pooled connection: behind PgBouncer's
+        transaction pooling the first iteration raises a StorageError saying so.
+
+        Raises:
+            InvalidArgumentError: a bad id, ``after`` or ``idle_check`` (now, not when
+                iterated).
+            StorageError: when iterated: the first connection cannot be opened, or it cannot
+                LISTEN (transaction pooling). Later connection losses are retried.
+        """
+        app, user, session, position, idle = validate.watch_scope(
+            app_name, user_id, session_id, after, idle_check
+        )
+        feed = self._rows.watch(
+            app_name=app, user_id=user, session_id=session, after=position, idle_check=idle
+        )
+        return _changes(feed)
+
     async def append_event(
         self,
         *,
@@ -369,3 +408,9 @@ class SessionStore:
         if page.newest_first:
             events.reverse()
         return EventPage(events=events, next_page_token=page.next_page_token)
+
+
+async def _changes(feed: ChangeFeed) -> AsyncGenerator[Change, None]:
+    async with feed:
+        async for watched in feed:
+            yield watched.change

@@ -107,6 +107,36 @@ def revision(value: object) -> int | None:
     return value
 
 
+def watch_scope(
+    app_name: object, user_id: object, session_id: object, after: object, idle_check: object
+) -> tuple[str, str | None, str | None, int | None, float]:
+    """Check what a change feed follows, and its position and idle check.
+
+    Raises:
+        InvalidArgumentError: a bad id; a session without its user; ``after`` without a
+            session, or not a revision; ``idle_check`` not a positive number of seconds.
+    """
+    app = require_id(app_name, "app_name")
+    user = None if user_id is None else require_id(user_id, "user_id")
+    session = None if session_id is None else existing_session_id(session_id)
+    if session is not None and user is None:
+        raise InvalidArgumentError("session_id needs its user_id (ids are unique per user)")
+    if after is not None:
+        if session is None:
+            raise InvalidArgumentError(
+                "after= is a session's revision: give it with user_id and session_id"
+            )
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**63:
+            raise InvalidArgumentError("after must be an int from 0 to 2**63-1, or None")
+    if (
+        isinstance(idle_check, bool)
+        or not isinstance(idle_check, (int, float))
+        or not 0 < idle_check < math.inf
+    ):
+        raise InvalidArgumentError("idle_check must be a positive number of seconds")
+    return app, user, session, after, float(idle_check)
+
+
 def event_timestamp(value: object) -> float:
     """Check an event timestamp: a finite epoch that PostgreSQL's timestamptz can hold.
 

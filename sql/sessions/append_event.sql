@@ -5,7 +5,8 @@
 -- The state delta comes split by scope ($6-$8, made by the client from the event's
 -- actions.state_delta, temp: keys dropped), each merged into its row with || (shallow, null
 -- kept). The session's update_time becomes the event's timestamp (ADK's last_update_time),
--- its write_time the server's now(), and its revision grows by one.
+-- its write_time the server's now(), and its revision grows by one; the event records that
+-- revision (the change feed's position; its trigger announces the event at commit).
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text
@@ -66,7 +67,7 @@ WITH event AS (
     -- An event of this id with another timestamp, or one a concurrent writer committed after
     -- this statement began, makes this insert fail on events_pkey: nothing is written.
     INSERT INTO adk.events AS e (app_name, user_id, session_id, id, invocation_id, author,
-                                 branch, "timestamp", content, actions, extra)
+                                 branch, "timestamp", content, actions, extra, revision)
     SELECT $1, $2, $3, $9::text,
            coalesce(event.doc ->> 'invocation_id', ''),
            coalesce(event.doc ->> 'author', ''),
@@ -74,7 +75,8 @@ WITH event AS (
            $10::float8,
            event.doc -> 'content',
            coalesce(event.doc -> 'actions', '{}'::jsonb),
-           event.doc - '{id,invocation_id,author,branch,timestamp,content,actions}'::text[]
+           event.doc - '{id,invocation_id,author,branch,timestamp,content,actions}'::text[],
+           updated.revision
     FROM event, updated
 )
 -- The session as found is read only when nothing was written (a lazily evaluated subquery).

@@ -1,0 +1,283 @@
+"""The change feed: follow an app's (or a user's, or a session's) sessions as they change.
+
+Every session created or deleted and every event appended is announced by a trigger with
+NOTIFY on a channel of its app (migration 0012). A :class:`ChangeFeed` holds one connection
+of its own (not one of the pool's) that LISTENs there. A notification is only a hint: the
+feed reads what changed from the tables, by the session revision each appended event records,
+so a lost notification (a dropped connection, a server restart) loses nothing. On every
+(re)connect the feed first LISTENs, then compares the sessions it follows with the revisions
+it has seen and yields what it missed; after that, each hint makes it read the events after
+the last revision it yielded. Per session, events come in the order they were appended, each
+exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import TracebackType
+from typing import Any, Literal
+
+import asyncpg
+
+from adk_pg.db.calls import Database
+from adk_pg.db.pool import dedicated_connection
+from adk_pg.errors import AdkPgError, StorageError
+from adk_pg.sessions.models import Change
+from adk_pg.sessions.queries import QUERIES
+
+__all__ = ["DEFAULT_IDLE_CHECK", "WATCH_PAGE_SIZE", "ChangeFeed", "Watched"]
+
+logger = logging.getLogger("adk_pg")
+
+WATCH_PAGE_SIZE = 500  # events read per statement when catching up
+DEFAULT_IDLE_CHECK = 30.0  # seconds without a notification before the connection is checked
+_RETRY_FIRST, _RETRY_MAX = 0.05, 2.0  # reconnect back-off, seconds
+_LOST = None  # what the termination listener puts on the queue
+_RECONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, StorageError)
+
+Key = tuple[str, str]  # (user_id, session_id)
+Kind = Literal["created", "event", "deleted"]
+
+
+class Watched:
+    """A change and, for an appended event, its Event JSON (what the ADK adapter decodes)."""
+
+    __slots__ = ("change", "document")
+
+    def __init__(self, change: Change, document: str | None = None) -> None:
+        self.change = change
+        self.document = document
+
+
+class ChangeFeed:
+    """An async iterator of :class:`Watched` changes, and an async context manager that ends it.
+
+    Built by ``SessionStore.watch``; see there. Iterating opens the feed's connection;
+    ``aclose()`` (or leaving ``async with``, or cancelling the task that iterates) closes it.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        app_name: str,
+        user_id: str | None,
+        session_id: str | None,
+        after: int | None,
+        idle_check: float = DEFAULT_IDLE_CHECK,
+    ) -> None:
+        self._db = db
+        self._queries = db.queries(QUERIES)
+        self._app = app_name
+        self._user = user_id
+        self._session = session_id
+        self._idle_check = idle_check
+        # The revision yielded last, per session followed; filled by the first listing,
+        # unless a position to resume from was given.
+        self._seen: dict[Key, int] = {}
+        self._positioned = False
+        if after is not None and user_id is not None and session_id is not None:
+            self._seen = {(user_id, session_id): after}
+            self._positioned = True
+        self._conn: asyncpg.Connection[asyncpg.Record] | None = None
+        self._hints: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._changes = self._run()
+
+    def __aiter__(self) -> ChangeFeed:
+        return self
+
+    async def __anext__(self) -> Watched:
+        return await self._changes.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop following and close the feed's connection."""
+        await self._changes.aclose()
+
+    async def __aenter__(self) -> ChangeFeed:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[Watched, None]:
+        delay = _RETRY_FIRST
+        connected = False
+        try:
+            while True:
+                try:
+                    conn, channel = await self._connect()
+                    connected = True
+                    async for item in self._catch_up(conn):
+                        yield item
+                    delay = _RETRY_FIRST
+                    async for item in self._follow(conn, channel):
+                        yield item
+                except _RECONNECT_ERRORS as exc:
+                    # The first connection's failure is the caller's to see (a wrong DSN, a
+                    # server down); later ones are retried, and nothing is lost meanwhile.
+                    if not connected or (
+                        isinstance(exc, AdkPgError) and not getattr(exc, "retryable", True)
+                    ):
+                        raise
+                    logger.warning(
+                        "change feed of app %r: connection lost (%s); reconnecting in %.2f s",
+                        self._app,
+                        type(exc).__name__,
+                        delay,
+                    )
+                    await self._close()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _RETRY_MAX)
+        finally:
+            await self._close()
+
+    async def _connect(self) -> tuple[asyncpg.Connection[asyncpg.Record], str]:
+        """Open the connection, LISTEN, and check the LISTEN holds; return it and the channel.
+
+        Raises:
+            StorageError: the server cannot be reached; or (not retryable) LISTEN does not
+                hold on this connection, as behind PgBouncer's transaction pooling.
+        """
+        self._hints = asyncio.Queue()
+        conn = await dedicated_connection(self._db.pool)
+        self._conn = conn
+        channel: str = await conn.fetchval(self._queries.watch_channel.sql, self._app)
+        await conn.add_listener(channel, self._on_notify)
+        conn.add_termination_listener(self._on_lost)
+        await self._check_listening(conn, channel)
+        return conn, channel
+
+    async def _check_listening(
+        self, conn: asyncpg.Connection[asyncpg.Record], channel: str
+    ) -> None:
+        """Raise unless the server behind ``conn`` still LISTENs on ``channel``.
+
+        Raises:
+            StorageError: not retryable: the LISTEN was lost, as behind transaction pooling.
+        """
+        if not await conn.fetchval(self._queries.watch_listening.sql, channel):
+            raise StorageError(
+                "the change feed needs a connection that keeps its LISTEN: connect directly "
+                "or through a session-pooled PgBouncer, not transaction pooling",
+                sqlstate=None,
+                retryable=False,
+            )
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        self._hints.put_nowait(json.loads(str(payload)))
+
+    def _on_lost(self, conn: Any) -> None:
+        self._hints.put_nowait(_LOST)
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                conn.terminate()
+
+    async def _catch_up(self, conn: asyncpg.Connection[asyncpg.Record]) -> AsyncIterator[Watched]:
+        """Compare the sessions followed with what was seen; yield what was missed."""
+        rows = await conn.fetch(
+            self._queries.watch_sessions.sql, self._app, self._user, self._session
+        )
+        current = {(r["user_id"], r["id"]): int(r["revision"]) for r in rows}
+        if not self._positioned:  # the first listing, no position given: follow from now
+            self._seen, self._positioned = current, True
+            return
+        seen = self._seen
+        for key in [k for k in seen if k not in current]:
+            yield self._change("deleted", key, seen.pop(key))
+        for key, revision in current.items():
+            if key in seen and revision < seen[key]:  # deleted and created again meanwhile
+                yield self._change("deleted", key, seen.pop(key))
+            if key not in seen:
+                seen[key] = 0
+                yield self._change("created", key, 0)
+            if revision > seen[key]:
+                async for item in self._events(conn, key, revision):
+                    yield item
+
+    async def _follow(
+        self, conn: asyncpg.Connection[asyncpg.Record], channel: str
+    ) -> AsyncIterator[Watched]:
+        """Turn hints into changes until the connection is lost."""
+        seen = self._seen
+        while True:
+            try:
+                hint = await asyncio.wait_for(self._hints.get(), timeout=self._idle_check)
+            except TimeoutError:
+                # Quiet for a while: make sure the connection (and its LISTEN) is alive.
+                await self._check_listening(conn, channel)
+                continue
+            if hint is _LOST:
+                raise StorageError(
+                    "the change feed's connection closed", sqlstate=None, retryable=True
+                )
+            key = (str(hint["user_id"]), str(hint["session_id"]))
+            if not self._follows(key):
+                continue
+            revision = int(hint["revision"])
+            kind = hint["kind"]
+            if kind == "created" and key not in seen:
+                seen[key] = revision
+                yield self._change("created", key, revision)
+            elif kind == "deleted" and key in seen:
+                yield self._change("deleted", key, seen.pop(key))
+            elif kind == "event" and revision > seen.get(key, revision - 1):
+                async for item in self._events(conn, key, revision):
+                    yield item
+
+    def _follows(self, key: Key) -> bool:
+        return (self._user is None or key[0] == self._user) and (
+            self._session is None or key[1] == self._session
+        )
+
+    async def _events(
+        self, conn: asyncpg.Connection[asyncpg.Record], key: Key, revision: int
+    ) -> AsyncIterator[Watched]:
+        """The events of ``key`` after the last one yielded, in pages; at least up to
+        ``revision`` is then seen (events without a revision are history, never yielded)."""
+        seen = self._seen
+        while True:
+            rows = await conn.fetch(
+                self._queries.watch_events.sql,
+                self._app,
+                key[0],
+                key[1],
+                seen.get(key, 0),
+                WATCH_PAGE_SIZE,
+            )
+            for row in rows:
+                seen[key] = int(row["revision"])
+                yield self._change("event", key, seen[key], row["id"], row["document"])
+            if len(rows) < WATCH_PAGE_SIZE:
+                break
+        seen[key] = max(seen.get(key, 0), revision)
+
+    def _change(
+        self,
+        kind: Kind,
+        key: Key,
+        revision: int,
+        event_id: str | None = None,
+        document: str | None = None,
+    ) -> Watched:
+        change = Change(
+            kind=kind,
+            app_name=self._app,
+            user_id=key[0],
+            session_id=key[1],
+            revision=revision,
+            event_id=event_id,
+        )
+        return Watched(change, document)

@@ -375,3 +375,17 @@ async def test_transaction_pooling_is_a_clear_error_not_a_silent_hang(
             load.cancel()
         finally:
             await store.close()
+
+
+async def test_a_quiet_feed_checks_its_connection_and_keeps_going(
+    writer: SessionStore, watcher: SessionStore
+) -> None:
+    seen: list[Change] = []
+    task = asyncio.create_task(collect(watcher.watch(APP, idle_check=0.05), seen))
+    try:
+        await asyncio.sleep(0.5)  # about ten idle checks
+        assert not task.done()
+        await writer.create_session(app_name=APP, user_id="u", session_id="quiet")
+        await until(lambda: len(seen) == 1)
+    finally:
+        task.cancel()

@@ -36,7 +36,15 @@ WATCH_PAGE_SIZE = 500  # events read per statement when catching up
 DEFAULT_IDLE_CHECK = 30.0  # seconds without a notification before the connection is checked
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0  # reconnect back-off, seconds
 _LOST = None  # what the termination listener puts on the queue
-_RECONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, StorageError)
+# asyncio's TimeoutError is the builtin only from Python 3.11 on.
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+_RECONNECT_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    StorageError,
+    *_TIMEOUTS,
+)
 
 Key = tuple[str, str]  # (user_id, session_id)
 Kind = Literal["created", "event", "deleted"]
@@ -182,7 +190,7 @@ class ChangeFeed:
         if conn is not None and not conn.is_closed():
             try:
                 await asyncio.wait_for(conn.close(), timeout=2)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, *_TIMEOUTS):
                 conn.terminate()
 
     async def _catch_up(self, conn: asyncpg.Connection[asyncpg.Record]) -> AsyncIterator[Watched]:
@@ -215,7 +223,7 @@ class ChangeFeed:
         while True:
             try:
                 hint = await asyncio.wait_for(self._hints.get(), timeout=self._idle_check)
-            except TimeoutError:
+            except _TIMEOUTS:
                 # Quiet for a while: make sure the connection (and its LISTEN) is alive.
                 await self._check_listening(conn, channel)
                 continue

@@ -34,7 +34,7 @@ import asyncpg
 
 from adk_pg.db.dsn import redact_dsn, resolve_dsn, with_database
 from adk_pg.schema.admin import throwaway_database
-from bench import artifacts, memory, paging, report, session_ops, telemetry
+from bench import artifacts, feed, memory, paging, report, session_ops, telemetry
 from bench.common import DB_IMPLS, FULL, IMPLS, LABELS, QUICK, SETS, Sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,6 +272,8 @@ async def run_sections(server_dsn: str, reps: int, *, quick: bool = False) -> li
     sections.append(await artifacts.run(server_dsn, reps, quick=quick))
     print("sections: telemetry", file=sys.stderr)
     sections.append(await telemetry.run(server_dsn, reps))
+    print("sections: change feed", file=sys.stderr)
+    sections.append(await feed.run(server_dsn, reps, quick=quick))
     return sections
 
 

@@ -3,6 +3,10 @@
 -- with NOTIFY on a channel of its app, at commit. A notification carries ids and the revision,
 -- never content: it is a hint, and a watcher reads what changed from the tables, by revision,
 -- so nothing is missed or repeated when notifications are lost (a dropped connection).
+-- Announcing costs every write a trigger call and the server's commit-time NOTIFY queue lock
+-- (appends from concurrent writers serialize on it), so it is opt-in: the triggers fire only
+-- on connections where the setting adk_pg.change_feed is 'on', e.g. after
+--   ALTER DATABASE mydb SET adk_pg.change_feed = on;
 -- Events stored before this migration (and events copied by a fork or an import: history
 -- before the session's first revision) have no revision; no feed position points at them.
 
@@ -72,10 +76,12 @@ COMMENT ON FUNCTION adk.notify_change() IS
 
 CREATE TRIGGER events_notify_change
     AFTER INSERT ON adk.events
-    FOR EACH ROW WHEN (NEW.revision IS NOT NULL)
+    FOR EACH ROW
+    WHEN (NEW.revision IS NOT NULL AND current_setting('adk_pg.change_feed', true) = 'on')
     EXECUTE FUNCTION adk.notify_change();
 
 CREATE TRIGGER sessions_notify_change
     AFTER INSERT OR DELETE ON adk.sessions
     FOR EACH ROW
+    WHEN (current_setting('adk_pg.change_feed', true) = 'on')
     EXECUTE FUNCTION adk.notify_change();

@@ -101,6 +101,15 @@ async def admin(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
+@pytest.fixture(scope="session")
+async def change_feed(dsn: str, admin: asyncpg.Connection) -> str:
+    """The run's database with the change feed on for its new connections (migration 0012)."""
+    await admin.execute("SELECT set_config('adk_pg.change_feed', 'on', false)")
+    name = await admin.fetchval("SELECT current_database()")
+    await admin.execute(f'ALTER DATABASE "{name}" SET adk_pg.change_feed = on')
+    return dsn
+
+
 @pytest.fixture
 async def db(dsn: str, admin: asyncpg.Connection) -> str:
     """The run's database with every adk table emptied: the start of each storage test."""

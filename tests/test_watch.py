@@ -27,6 +27,9 @@ from google.adk.events.event import Event as AdkEvent
 from adk_pg import Change, Event, InvalidArgumentError, SessionStore, StorageError, migrate
 from adk_pg.adk import PostgresSessionService
 from adk_pg.db.pool import create_pool
+from adk_pg.schema.admin import throwaway_database
+
+pytestmark = pytest.mark.usefixtures("change_feed")
 
 APP = "watched"
 WATCHER = "adk-pg-test-watcher"  # the application_name of B's connections
@@ -149,6 +152,9 @@ def cluster() -> Iterator[Cluster]:
 async def test_a_server_restart_loses_and_repeats_nothing(cluster: Cluster) -> None:
     dsn = cluster.dsn()
     await migrate(dsn)
+    admin = await asyncpg.connect(dsn)
+    await admin.execute("ALTER DATABASE postgres SET adk_pg.change_feed = on")
+    await admin.close()
     writer = await SessionStore.connect(dsn)
     watcher = await SessionStore.connect(dsn)
     seen: list[Change] = []
@@ -389,3 +395,14 @@ async def test_a_quiet_feed_checks_its_connection_and_keeps_going(
         await until(lambda: len(seen) == 1)
     finally:
         task.cancel()
+
+
+async def test_a_database_without_the_feed_says_how_to_turn_it_on(server_dsn: str) -> None:
+    async with throwaway_database(server_dsn, "adk_pg_feed_off") as dsn:
+        await migrate(dsn)
+        store = await SessionStore.connect(dsn)
+        try:
+            with pytest.raises(StorageError, match=r"adk_pg\.change_feed = on"):
+                await asyncio.wait_for(store.watch(APP).__anext__(), 20)
+        finally:
+            await store.close()

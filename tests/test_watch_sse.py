@@ -20,12 +20,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import pytest
 from _adk_helpers import EXAMPLES_DIR, REPO_ROOT, free_port
 from google.adk.events import Event
 from google.adk.sessions import Session
 from google.genai import types
 
 from adk_pg.adk import PostgresSessionService
+
+pytestmark = pytest.mark.usefixtures("change_feed")
 
 APP, USER, SESSION = "sse_app", "sse-user", "sse-1"
 APP_NAME = "sse-test"  # the application_name of the example's connections

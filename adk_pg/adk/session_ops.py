@@ -120,7 +120,12 @@ class SessionOperations(ABC):
     ) -> AsyncGenerator[Event, None]:
         rows = await self._open()
         feed = rows.watch(
-            app_name=app, user_id=user, session_id=session, after=after, idle_check=idle
+            app_name=app,
+            user_id=user,
+            session_id=session,
+            after=after,
+            idle_check=idle,
+            documents=True,
         )
         async with feed:
             async for watched in feed:

@@ -235,9 +235,10 @@ class SessionRows:
         session_id: str | None,
         after: int | None,
         idle_check: float,
+        documents: bool = False,
     ) -> ChangeFeed:
         """A change feed of these sessions (arguments checked by the caller): its own
-        connection, opened when iterated."""
+        connection, opened when iterated; with ``documents``, each event's JSON too."""
         return ChangeFeed(
             self._db,
             app_name=app_name,
@@ -245,6 +246,7 @@ class SessionRows:
             session_id=session_id,
             after=after,
             idle_check=idle_check,
+            documents=documents,
         )
 
     async def delete(self, *, app_name: str, user_id: str, session_id: str) -> None:

@@ -36,6 +36,7 @@ WATCH_PAGE_SIZE = 500  # events read per statement when catching up
 DEFAULT_IDLE_CHECK = 30.0  # seconds without a notification before the connection is checked
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0  # reconnect back-off, seconds
 _LOST = None  # what the termination listener puts on the queue
+_QUIET: dict[str, Any] = {}  # no hint for idle_check seconds (compared by identity)
 # asyncio's TimeoutError is the builtin only from Python 3.11 on.
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 _RECONNECT_ERRORS = (
@@ -76,8 +77,10 @@ class ChangeFeed:
         session_id: str | None,
         after: int | None,
         idle_check: float = DEFAULT_IDLE_CHECK,
+        documents: bool = False,
     ) -> None:
         self._db = db
+        self._documents = documents
         self._queries = db.queries(QUERIES)
         self._app = app_name
         self._user = user_id
@@ -169,9 +172,20 @@ class ChangeFeed:
         """Raise unless the server behind ``conn`` still LISTENs on ``channel``.
 
         Raises:
-            StorageError: not retryable: the LISTEN was lost, as behind transaction pooling.
+            StorageError: not retryable: the LISTEN was lost, as behind transaction pooling,
+                or the change feed is off in this database.
         """
-        if not await conn.fetchval(self._queries.watch_listening.sql, channel):
+        row = await conn.fetchrow(self._queries.watch_listening.sql, channel)
+        assert row is not None  # no FROM: always one row
+        if not row["feed_on"]:
+            raise StorageError(
+                "the change feed is off in this database: turn it on with "
+                "ALTER DATABASE <name> SET adk_pg.change_feed = on (the writers' new "
+                "connections announce changes from then on)",
+                sqlstate=None,
+                retryable=False,
+            )
+        if not row["listening"]:
             raise StorageError(
                 "the change feed needs a connection that keeps its LISTEN: connect directly "
                 "or through a session-pooled PgBouncer, not transaction pooling",
@@ -221,9 +235,8 @@ class ChangeFeed:
         """Turn hints into changes until the connection is lost."""
         seen = self._seen
         while True:
-            try:
-                hint = await asyncio.wait_for(self._hints.get(), timeout=self._idle_check)
-            except _TIMEOUTS:
+            hint = await self._next_hint()
+            if hint is _QUIET:
                 # Quiet for a while: make sure the connection (and its LISTEN) is alive.
                 await self._check_listening(conn, channel)
                 continue
@@ -242,8 +255,27 @@ class ChangeFeed:
             elif kind == "deleted" and key in seen:
                 yield self._change("deleted", key, seen.pop(key))
             elif kind == "event" and revision > seen.get(key, revision - 1):
-                async for item in self._events(conn, key, revision):
-                    yield item
+                if revision == seen.get(key, -1) + 1 and not self._documents:
+                    # The very next event, named by the hint itself: nothing to read.
+                    seen[key] = revision
+                    yield self._change("event", key, revision, str(hint["event_id"]))
+                else:
+                    async for item in self._events(conn, key, revision):
+                        yield item
+
+    async def _next_hint(self) -> dict[str, Any] | None:
+        """The next hint, ``_LOST``, or ``_QUIET`` after ``idle_check`` seconds without one.
+
+        Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that comes
+        with a hint, and the task iterating the feed would never end.
+        """
+        getter = asyncio.ensure_future(self._hints.get())
+        try:
+            done, _ = await asyncio.wait({getter}, timeout=self._idle_check)
+        finally:
+            if not getter.done():
+                getter.cancel()
+        return getter.result() if done else _QUIET
 
     def _follows(self, key: Key) -> bool:
         return (self._user is None or key[0] == self._user) and (

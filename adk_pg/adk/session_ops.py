@@ -8,6 +8,7 @@ inherits them from :class:`SessionOperations`; ADK's ``BaseSessionService`` know
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Mapping
@@ -127,7 +128,7 @@ class SessionOperations(ABC):
             idle_check=idle,
             documents=True,
         )
-        async with feed:
+        async with contextlib.aclosing(feed):
             async for watched in feed:
                 if watched.change.kind == "deleted":
                     return

@@ -19,7 +19,7 @@ from adk_pg.cli._output import (
     show_time,
 )
 from adk_pg.db.values import require_id
-from adk_pg.ops.repository import OpsRepository
+from adk_pg.ops.prune import PruneRepository
 
 __all__ = ["register"]
 
@@ -82,7 +82,7 @@ async def _prune_command(args: argparse.Namespace, dsn: str) -> int:
     if args.memories:
         return await _prune_memories(args, dsn, app)
     async with open_pool(dsn, args.schema) as pool:
-        ops = OpsRepository(pool, schema=args.schema)
+        ops = PruneRepository(pool, schema=args.schema)
         # The server's clock decides what is old: the same clock that wrote write_time.
         plan = await ops.plan_prune(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
@@ -133,7 +133,7 @@ def _sessions_text(sessions: int, events: int, artifacts: int) -> str:
 async def _prune_memories(args: argparse.Namespace, dsn: str, app: str | None) -> int:
     """``adk-pg prune --memories``."""
     async with open_pool(dsn, args.schema) as pool:
-        ops = OpsRepository(pool, schema=args.schema)
+        ops = PruneRepository(pool, schema=args.schema)
         plan = await ops.plan_prune_memories(
             older_than_seconds=args.older_than.total_seconds(), app_name=app
         )

@@ -11,25 +11,19 @@ quotes a stored value: the statements of pg_stat_statements are normalised (cons
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from adk_pg.artifacts.queries import QUERIES as ARTIFACT_QUERIES
 from adk_pg.db.queries import for_schema
 from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import StorageError, translate_errors
-from adk_pg.memory.queries import QUERIES as MEMORY_QUERIES
 from adk_pg.ops.queries import DOCTOR_QUERIES as Q
-from adk_pg.ops.queries import QUERIES as OPS_QUERIES
+from adk_pg.ops.statement_names import DOCTOR_NAMES, statement_name
 from adk_pg.schema.ledger import MigrationStatus
 from adk_pg.schema.runner import check
-from adk_pg.sessions.queries import QUERIES as SESSION_QUERIES
 
 __all__ = [
     "Checkup",
@@ -41,7 +35,6 @@ __all__ = [
     "StandbyInfo",
     "StatementInfo",
     "TableInfo",
-    "statement_name",
 ]
 
 _INSUFFICIENT_PRIVILEGE = "42501"
@@ -254,7 +247,7 @@ class DoctorRepository:
                     return
         found = [_statement(row, self._schema) for row in rows]
         # The doctor's own reads name adk tables too; they are not the application's.
-        report.statements = [s for s in found if s.name not in _DOCTOR_NAMES]
+        report.statements = [s for s in found if s.name not in DOCTOR_NAMES]
 
     async def _replication(self, report: Checkup) -> None:
         try:
@@ -282,40 +275,3 @@ def _statement(row: asyncpg.Record, schema: str) -> StatementInfo:
         rows=row["rows"],
         hit_share=hit / (hit + read) if hit + read else None,
     )
-
-
-# What pg_stat_statements replaces by $n (string, number, boolean and NULL constants, and the
-# field of extract(), which the parser makes a string), and the $n adk-pg's own statements
-# use, are masked on both sides before the texts are compared; comments are dropped.
-# A statement that is not matched is still shown, by its text.
-_COMMENTS_AND_STRINGS = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
-_CONSTANTS = re.compile(
-    r"\$\d+|\b\d+(?:\.\d+)?\b|\b(?:true|false|null)\b|(?<=extract\()\s*\w+(?=\s+from\b)",
-    re.IGNORECASE,
-)
-
-
-def _shape(sql: str) -> str:
-    text = _COMMENTS_AND_STRINGS.sub(lambda m: "" if m.group().startswith("--") else "?", sql)
-    # Without any whitespace: the extension keeps a statement's layout, and masking moves it.
-    # A minus before a constant is dropped: the extension counts it in a negative constant.
-    shape = "".join(_CONSTANTS.sub("?", text).split()).rstrip(";").lower()
-    return shape.replace("-?", "?")
-
-
-_DOCTOR_NAMES = frozenset(f.name for f in dataclasses.fields(Q))
-
-
-@functools.cache
-def _known(schema: str) -> dict[str, str]:
-    """The shape of every adk-pg statement in ``schema``, to its name."""
-    return {
-        _shape(getattr(for_schema(registry, schema), f.name).sql): f.name
-        for registry in (SESSION_QUERIES, MEMORY_QUERIES, ARTIFACT_QUERIES, OPS_QUERIES, Q)
-        for f in dataclasses.fields(registry)
-    }
-
-
-def statement_name(query: str, schema: str = DEFAULT_SCHEMA) -> str | None:
-    """adk-pg's name for a statement pg_stat_statements recorded, or None for another one."""
-    return _known(schema).get(_shape(query))

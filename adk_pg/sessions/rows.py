@@ -5,7 +5,9 @@ hold one. Each method checks its arguments first (raising :class:`InvalidArgumen
 before any SQL), runs one statement inside the error translator, and returns plain records:
 events stay the JSON text PostgreSQL built, so that the caller validates each event once,
 into its own Event class (the store into adk-pg's models, the adapter into ADK's).
-``create``, ``get``, ``list``, ``delete``, ``fork`` and ``append`` are one round trip each;
+``create``, ``get``, ``list``, ``delete``, ``fork`` and ``append`` are one round trip each
+(pages, appends and forks are written in :mod:`~adk_pg.sessions.pages`, ``append`` and
+``fork``);
 an append that raced with a concurrent writer of the same session spends one more to say why.
 """
 
@@ -15,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-import pydantic_core
 
 from adk_pg.db import values
 from adk_pg.db.calls import Database
@@ -23,11 +24,9 @@ from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
     AlreadyExistsError,
-    InvalidArgumentError,
-    SessionNotFoundError,
     translate_errors,
 )
-from adk_pg.sessions import encode, paging, validate
+from adk_pg.sessions import encode, pages, validate
 from adk_pg.sessions.append import append_event
 from adk_pg.sessions.fork import fork_session
 from adk_pg.sessions.models import (
@@ -42,10 +41,8 @@ from adk_pg.sessions.watch import ChangeFeed
 
 __all__ = ["SessionRows"]
 
-# The keyset position before the first session (NULL time = minus infinity, in the SQL).
-_FIRST_PAGE: tuple[Any, str, str] = (None, "", "")
 # The table each call is reported on (its span is named "{operation} {schema}.{table}").
-_SESSIONS, _EVENTS = "sessions", "events"
+_SESSIONS = "sessions"
 
 
 class SessionRows:
@@ -153,50 +150,13 @@ class SessionRows:
         page_size: int | None = None,
         page_token: str | None = None,
     ) -> SessionPageRecord:
-        """One page of sessions (or all), left as one JSON array.
-
-        Raises:
-            InvalidArgumentError: a bad id, page size or page token.
-            StorageError: the database failed.
-        """
-        app_name = values.require_id(app_name, "app_name")
-        if user_id is not None:
-            user_id = values.require_id(user_id, "user_id")
-        size = validate.page_size(page_size)
-        after = _FIRST_PAGE
-        if page_token is not None:
-            after = paging.session_position(page_token, app_name, user_id)
-        call = self._db.call("list_sessions", _SESSIONS, app_name=app_name, user_id=user_id)
-        async with call:
-            with translate_errors(f"list_sessions {app_name!r}"):
-                if user_id is None:
-                    row = await call.fetchrow(
-                        self._queries.list_sessions.sql,
-                        app_name,
-                        after[0],
-                        after[1],
-                        after[2],
-                        size,
-                    )
-                else:
-                    row = await call.fetchrow(
-                        self._queries.list_user_sessions.sql,
-                        app_name,
-                        user_id,
-                        after[0],
-                        after[2],
-                        size,
-                    )
-        assert row is not None  # an aggregate without GROUP BY returns one row
-        token = None
-        if row["next_update_us"] is not None:
-            token = paging.encode_session_token(
-                app_name, user_id, row["next_update_us"], row["next_user_id"], row["next_id"]
-            )
-        return SessionPageRecord(
-            sessions_json=row["sessions"],
-            revisions=pydantic_core.from_json(row["revisions"]),
-            next_page_token=token,
+        """One page of sessions (or all): see :func:`pages.sessions_page`."""
+        return await pages.sessions_page(
+            self._db,
+            app_name=app_name,
+            user_id=user_id,
+            page_size=page_size,
+            page_token=page_token,
         )
 
     async def user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
@@ -297,6 +257,27 @@ class SessionRows:
             expected_revision=expected_revision,
         )
 
+    async def events_page(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        newest_first: bool = False,
+    ) -> EventPageRecord:
+        """One page of a session's events: see :func:`pages.events_page`."""
+        return await pages.events_page(
+            self._db,
+            app_name=app_name,
+            user_id=user_id,
+            session_id=session_id,
+            page_size=page_size,
+            page_token=page_token,
+            newest_first=newest_first,
+        )
+
     async def fork(
         self,
         *,
@@ -314,64 +295,6 @@ class SessionRows:
             session_id=session_id,
             new_session_id=new_session_id,
             up_to_event_id=up_to_event_id,
-        )
-
-    async def events_page(
-        self,
-        *,
-        app_name: str,
-        user_id: str,
-        session_id: str,
-        page_size: int | None = None,
-        page_token: str | None = None,
-        newest_first: bool = False,
-    ) -> EventPageRecord:
-        """One page of a session's events as a JSON array (oldest first), keyset-paginated.
-
-        Raises:
-            InvalidArgumentError: a bad id, page size, token or ``newest_first``.
-            SessionNotFoundError: the session does not exist.
-            StorageError: the database failed.
-        """
-        app_name = values.require_id(app_name, "app_name")
-        user_id = values.require_id(user_id, "user_id")
-        session_id = validate.existing_session_id(session_id)
-        size = validate.page_size(page_size)
-        if not isinstance(newest_first, bool):
-            raise InvalidArgumentError("newest_first must be a bool")
-        after = paging.FIRST_NEWEST if newest_first else paging.FIRST_OLDEST
-        if page_token is not None:
-            after = paging.event_position(
-                page_token, app_name, user_id, session_id, newest_first=newest_first
-            )
-        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
-        async with self._db.call("list_events", _EVENTS, **ids) as call:
-            with translate_errors(f"list_events of session {session_id!r}"):
-                row = await call.fetchrow(
-                    self._queries.list_events.sql,
-                    app_name,
-                    user_id,
-                    session_id,
-                    after[0],
-                    after[1],
-                    newest_first,
-                    size,
-                )
-            assert row is not None  # no FROM at the top: always one row
-            if not row["session_exists"]:
-                raise SessionNotFoundError(f"Session {session_id} not found.")
-        token = None
-        if row["next_id"] is not None:
-            token = paging.encode_event_token(
-                app_name,
-                user_id,
-                session_id,
-                row["next_timestamp"],
-                row["next_id"],
-                newest_first=newest_first,
-            )
-        return EventPageRecord(
-            events_json=row["events"], newest_first=newest_first, next_page_token=token
         )
 
 

@@ -7,6 +7,7 @@ builds models from what it read (:mod:`adk_pg.sessions.decode`).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
@@ -411,6 +412,6 @@ class SessionStore:
 
 
 async def _changes(feed: ChangeFeed) -> AsyncGenerator[Change, None]:
-    async with feed:
+    async with contextlib.aclosing(feed):
         async for watched in feed:
             yield watched.change

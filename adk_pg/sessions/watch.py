@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from types import TracebackType
 from typing import Any, Literal
 
 import asyncpg
@@ -62,10 +61,11 @@ class Watched:
 
 
 class ChangeFeed:
-    """An async iterator of :class:`Watched` changes, and an async context manager that ends it.
+    """An async iterator of :class:`Watched` changes.
 
     Built by ``SessionStore.watch``; see there. Iterating opens the feed's connection;
-    ``aclose()`` (or leaving ``async with``, or cancelling the task that iterates) closes it.
+    ``aclose()`` (also through ``contextlib.aclosing``) or cancelling the task that iterates
+    closes it.
     """
 
     def __init__(
@@ -106,17 +106,6 @@ class ChangeFeed:
     async def aclose(self) -> None:
         """Stop following and close the feed's connection."""
         await self._changes.aclose()
-
-    async def __aenter__(self) -> ChangeFeed:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _run(self) -> AsyncGenerator[Watched, None]:
         delay = _RETRY_FIRST

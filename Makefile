@@ -4,13 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lint typecheck test migrate demo bench fmt clean
+.PHONY: help install lint typecheck test test-citus migrate demo bench bench-citus fmt clean
 
 help:
 	@echo "make demo     run the demo agent twice: its session survives the restart"
 	@echo "make test     lint, type-check and run the tests against a real PostgreSQL"
 	@echo "make migrate  create the database if needed and apply the migrations (SCHEMA=name: not adk)"
 	@echo "make bench    adk-pg vs ADK's DatabaseSessionService, side by side"
+	@echo "make test-citus / bench-citus   the same against a Citus coordinator (ADK_PG_CITUS_DSN)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,17 @@ test: lint typecheck
 	  export ADK_PG_TEST_DSN; \
 	fi; \
 	$(PY) -m pytest
+
+# The whole suite on a Citus cluster: the run's database is made on every node, migrated and
+# distributed (see README, "Scaling out"). Needs a coordinator with its workers added.
+test-citus: $(STAMP)
+	@test -n "$${ADK_PG_CITUS_DSN:-}" || { 	  echo "set ADK_PG_CITUS_DSN to a Citus coordinator, e.g. postgresql://postgres@127.0.0.1:9700/postgres"; exit 2; }
+	$(PY) -m pytest
+
+# One server (ADK_PG_BENCH_DSN or the local one) against the Citus coordinator, same run.
+bench-citus: $(STAMP)
+	@test -n "$${ADK_PG_CITUS_DSN:-}" || { 	  echo "set ADK_PG_CITUS_DSN to a Citus coordinator, e.g. postgresql://postgres@127.0.0.1:9700/postgres"; exit 2; }
+	$(PY) -m bench.citus $(BENCH_ARGS)
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -7,12 +7,14 @@ never contain a password.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg
 
 __all__ = [
+    "UNIQUE_VIOLATIONS",
     "AdkPgError",
     "AlreadyExistsError",
     "ConflictError",
@@ -27,6 +29,7 @@ __all__ = [
     "StaleSessionError",
     "StorageError",
     "translate_errors",
+    "violates",
 ]
 
 
@@ -179,6 +182,26 @@ _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     *_TIMEOUTS,
 )
+
+
+# A unique violation as the driver reports it: on Citus, a violation inside a statement the
+# coordinator ran in steps comes back as an internal error (XX000) with the worker's message.
+UNIQUE_VIOLATIONS = (asyncpg.UniqueViolationError, asyncpg.InternalServerError)
+
+
+def violates(exc: asyncpg.PostgresError, constraint: str) -> bool:
+    """Whether ``exc`` (one of :data:`UNIQUE_VIOLATIONS`) is a violation of ``constraint``: by
+    its name, or on Citus by the name of one shard's copy of it (``sessions_pkey_102008``),
+    which Citus forwards only in the message."""
+    name = exc.constraint_name if isinstance(exc, asyncpg.UniqueViolationError) else None
+    if name is None:
+        quoted = _QUOTED_CONSTRAINT.match(str(exc))
+        name = quoted.group(1) if quoted else ""
+    return name == constraint or _SHARD_SUFFIX.fullmatch(name.removeprefix(constraint)) is not None
+
+
+_QUOTED_CONSTRAINT = re.compile(r'duplicate key value violates unique constraint "([^"]+)"')
+_SHARD_SUFFIX = re.compile(r"_\d+")
 
 
 @contextmanager

@@ -29,6 +29,7 @@ import pydantic_core
 
 from adk_pg.db.dsn import resolve_dsn
 from adk_pg.db.pool_options import init_connection
+from adk_pg.db.values import float_text
 from adk_pg.schema.admin import throwaway_database
 from bench.common import LIST_APP, LIST_USER, READ_APP, READ_USER
 from bench.events import make_events
@@ -169,7 +170,10 @@ async def profile_append(dsn: str, rounds: int, per_round: int) -> Rounds:
         docs = [e.model_dump_json(exclude_none=True) for e in events]
         # The statement's arguments after the event: its delta by scope and its id and time,
         # as the store sends them.
-        deltas = [(*state_json(e.actions.state_delta, "delta"), e.id, e.timestamp) for e in events]
+        deltas = [
+            (*state_json(e.actions.state_delta, "delta"), e.id, float_text(e.timestamp))
+            for e in events
+        ]
         revisions = dict.fromkeys(sessions, 0)
         sql = QUERIES.append_event.sql
         await conn.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, doc jsonb NOT NULL)")

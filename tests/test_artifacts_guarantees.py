@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from _citus import CITUS_DSN
+from _plans import plan_nodes
 from google.genai import types
 
 from adk_pg import InvalidArgumentError, StorageError
@@ -246,13 +248,15 @@ async def test_a_failed_save_writes_nothing_and_skips_no_version(
         " FROM adk.artifacts AS a"
     )
     # The last write of the statement fails: everything before it must be undone.
+    if CITUS_DSN:
+        await admin.execute("SET citus.enable_unsafe_triggers = on")  # a test's trigger
     await admin.execute(
-        """
-        CREATE FUNCTION adk.test_refuse_version() RETURNS trigger LANGUAGE plpgsql AS
-        $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$;
-        CREATE TRIGGER test_refuse_version BEFORE INSERT ON adk.artifact_versions
-            FOR EACH ROW EXECUTE FUNCTION adk.test_refuse_version();
-        """
+        "CREATE FUNCTION adk.test_refuse_version() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$"
+    )
+    await admin.execute(
+        "CREATE TRIGGER test_refuse_version BEFORE INSERT ON adk.artifact_versions"
+        " FOR EACH ROW EXECUTE FUNCTION adk.test_refuse_version()"
     )
     try:
         with pytest.raises(StorageError, match=r"save_artifact 'f\.bin': database error"):
@@ -260,10 +264,8 @@ async def test_a_failed_save_writes_nothing_and_skips_no_version(
         with pytest.raises(StorageError):
             await artifact_store.save_artifact(**KEY, filename="new.bin", artifact=blob(b"n"))
     finally:
-        await admin.execute(
-            "DROP TRIGGER test_refuse_version ON adk.artifact_versions;"
-            " DROP FUNCTION adk.test_refuse_version()"
-        )
+        await admin.execute("DROP TRIGGER test_refuse_version ON adk.artifact_versions")
+        await admin.execute("DROP FUNCTION adk.test_refuse_version()")
     after = await admin.fetch(
         "SELECT a.next_version, a.update_time, (SELECT count(*) FROM adk.artifact_contents) AS c"
         " FROM adk.artifacts AS a"
@@ -314,14 +316,7 @@ async def test_saves_racing_deletes_leave_whole_artifacts(
     assert problems == 0
 
 
-def plan_nodes(plan: Any) -> list[dict[str, Any]]:
-    """Every node of an EXPLAIN (FORMAT JSON) plan, flattened."""
-    nodes = [plan]
-    for child in plan.get("Plans", []):
-        nodes.extend(plan_nodes(child))
-    return nodes
-
-
+@pytest.mark.single_server("plan choices at this size: a shard holds a 32nd of the rows")
 async def test_the_reads_use_their_indexes(db: str, admin: asyncpg.Connection) -> None:
     # Enough rows that a sequential scan would be the planner's choice without an index.
     await admin.execute(

@@ -58,7 +58,7 @@ async def ids(admin: asyncpg.Connection) -> list[str]:
     return [r["id"] for r in await admin.fetch("SELECT id FROM adk.sessions ORDER BY id")]
 
 
-async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
+async def test_prune_deletes_old_sessions_in_batches(
     store: SessionStore, db: str, admin: asyncpg.Connection
 ) -> None:
     for n in range(5):
@@ -77,26 +77,19 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     assert (report["dry_run"], report["sessions"], report["events"]) == (True, 1, 2)
     assert len(await ids(admin)) == 8
 
-    # A session another transaction holds is skipped, never waited for.
-    holder = await asyncpg.connect(db)
-    try:
-        async with holder.transaction():
-            await holder.execute("SELECT 1 FROM adk.sessions WHERE id = 'a-old4' FOR UPDATE")
-            pruned = await run_main(
-                "prune", "--dsn", db, "--older-than", "30d", "--app", "a", "--batch-size", "2"
-            )
-    finally:
-        await holder.close()
+    pruned = await run_main(
+        "prune", "--dsn", db, "--older-than", "30d", "--app", "a", "--batch-size", "2"
+    )
     assert pruned.code == 0, pruned
-    assert pruned.out.startswith("deleted 4 sessions (8 events) of app a not written since ")
+    assert pruned.out.startswith("deleted 5 sessions (10 events) of app a not written since ")
     # Batches of 2 walk the 6 sessions of app a: 3 statements, each deleting what it found old.
     assert pruned.out.rstrip().endswith("UTC in 3 batches")
-    assert await ids(admin) == ["a-new", "a-old4", "b-new", "b-old"]
+    assert await ids(admin) == ["a-new", "b-new", "b-old"]
 
     everything = await adk_pg("prune", "--dsn", db, "--older-than", "30d", "--json")
     assert everything.code == 0, everything
     report = json.loads(everything.out)
-    assert (report["dry_run"], report["sessions"], report["events"]) == (False, 2, 4)
+    assert (report["dry_run"], report["sessions"], report["events"]) == (False, 1, 2)
     assert report["cutoff"].endswith("Z")
     assert await ids(admin) == ["a-new", "b-new"]
     # Their events went by cascade; app and user state stay.
@@ -113,6 +106,27 @@ async def test_prune_deletes_old_sessions_in_batches_and_skips_locked_ones(
     assert nothing_dry.code == 0, nothing_dry
     assert bad.code == 2
     assert "invalid duration '30 days'" in bad.err
+
+
+@pytest.mark.single_server("FOR UPDATE SKIP LOCKED: Citus waits for the row instead")
+async def test_a_session_another_transaction_holds_is_skipped_never_waited_for(
+    store: SessionStore, db: str, admin: asyncpg.Connection
+) -> None:
+    for n in range(3):
+        await make(store, admin, "a", f"a-old{n}", 40)
+    holder = await asyncpg.connect(db)
+    try:
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT 1 FROM adk.sessions"
+                " WHERE app_name = 'a' AND user_id = 'u' AND id = 'a-old1' FOR UPDATE"
+            )
+            pruned = await run_main("prune", "--dsn", db, "--older-than", "30d", "--app", "a")
+    finally:
+        await holder.close()
+    assert pruned.code == 0, pruned
+    assert pruned.out.startswith("deleted 2 sessions (4 events) of app a not written since ")
+    assert await ids(admin) == ["a-old1"]
 
 
 class FakeTerminal(io.StringIO):

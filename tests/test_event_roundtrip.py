@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -189,6 +190,27 @@ async def test_timestamps_are_exact_whatever_extra_float_digits(db: str) -> None
             app_name="app", user_id="u", session_id=session.id, page_size=10
         )
         assert sorted(e.timestamp for e in page.events) == sorted(stamps)
+        # Page by page: each page starts after the exact timestamp of the last one.
+        walked: list[float] = []
+        token = None
+        while True:
+            page = await store.list_events(
+                app_name="app", user_id="u", session_id=session.id, page_size=1, page_token=token
+            )
+            walked += [e.timestamp for e in page.events]
+            token = page.next_page_token
+            if token is None:
+                break
+        assert walked == sorted(stamps)
+        # From the float just above 0.1 + 0.2 on: that event is not one of them.
+        later = await store.get_session(
+            app_name="app",
+            user_id="u",
+            session_id=session.id,
+            after_timestamp=math.nextafter(0.1 + 0.2, 1.0),
+        )
+        assert later is not None
+        assert sorted(e.timestamp for e in later.events) == sorted(stamps)[1:]
         assert got.last_update_time == 1795615784.123457
         for listed in (
             await store.list_sessions(app_name="app"),

@@ -208,7 +208,12 @@ async def lock_session(
     """Begin a transaction on ``conn`` holding the session row's lock; return it."""
     tx = conn.transaction()
     await tx.start()
-    await conn.execute("SELECT 1 FROM adk.sessions WHERE id = $1 FOR UPDATE", session_id)
+    await conn.execute(
+        "SELECT 1 FROM adk.sessions WHERE app_name = $1 AND user_id = $2 AND id = $3 FOR UPDATE",
+        APP,
+        USER,
+        session_id,
+    )
     return tx
 
 
@@ -441,6 +446,9 @@ async def test_server_restart_fails_retryably_then_the_same_store_recovers(
 # ---- cancellation --------------------------------------------------------------------------
 
 
+@pytest.mark.single_server(
+    "the lock wait is on a worker, not in the coordinator's pg_stat_activity"
+)
 async def test_cancel_while_the_statement_waits_leaves_nothing_and_no_open_transaction(
     db: str, admin: asyncpg.Connection, locker: asyncpg.Connection
 ) -> None:

@@ -101,6 +101,7 @@ async def test_errors(store: SessionStore, events: list[Event]) -> None:
         await store.list_events(app_name="app", user_id="u", session_id=" ")
 
 
+@pytest.mark.single_server("a prepared statement's generic plan: Citus plans each execution")
 async def test_a_page_is_one_index_range_scan(
     store: SessionStore, events: list[Event], admin: asyncpg.Connection
 ) -> None:

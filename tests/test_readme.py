@@ -28,7 +28,15 @@ def test_the_readme_has_python_snippets() -> None:
     assert len(snippets()) >= 2
 
 
-@pytest.mark.parametrize("index", range(len(snippets())))
+@pytest.mark.parametrize(
+    "index",
+    [
+        pytest.param(i, marks=pytest.mark.single_server("the change feed snippet"))
+        if "watch" in snippet
+        else i
+        for i, snippet in enumerate(snippets())
+    ],
+)
 async def test_each_readme_snippet_runs_as_pasted(db: str, tmp_path: Path, index: int) -> None:
     path = tmp_path / f"snippet_{index}.py"
     path.write_text(snippets()[index], encoding="utf-8")

@@ -29,7 +29,12 @@ from adk_pg.adk import PostgresSessionService
 from adk_pg.db.pool import create_pool
 from adk_pg.schema.admin import throwaway_database
 
-pytestmark = pytest.mark.usefixtures("change_feed")
+pytestmark = [
+    pytest.mark.usefixtures("change_feed"),
+    pytest.mark.single_server(
+        "the change feed: LISTEN/NOTIFY are per node, and on Citus the triggers fire on the workers"
+    ),
+]
 
 APP = "watched"
 WATCHER = "adk-pg-test-watcher"  # the application_name of B's connections

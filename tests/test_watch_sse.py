@@ -28,7 +28,12 @@ from google.genai import types
 
 from adk_pg.adk import PostgresSessionService
 
-pytestmark = pytest.mark.usefixtures("change_feed")
+pytestmark = [
+    pytest.mark.usefixtures("change_feed"),
+    pytest.mark.single_server(
+        "the change feed: LISTEN/NOTIFY are per node, and on Citus the triggers fire on the workers"
+    ),
+]
 
 APP, USER, SESSION = "sse_app", "sse-user", "sse-1"
 APP_NAME = "sse-test"  # the application_name of the example's connections

@@ -2,10 +2,11 @@
 
 Commands (each takes ``--dsn``, else $ADK_PG_DSN, else $POSTGRES_URL, else the default DSN,
 and ``--schema``, else $ADK_PG_SCHEMA, else the DSN's ``?schema=``, else ``adk``; each has
-``--help``; all but ``migrate`` and ``watch`` take ``--json`` for output meant for
+``--help``; all but ``migrate``, ``distribute`` and ``watch`` take ``--json`` for output meant for
 scripts)::
 
     adk-pg migrate [--check] [--create-database]
+    adk-pg distribute                                     (on a Citus coordinator)
     adk-pg status
     adk-pg sessions list [--app A] [--user U] [--limit N]
     adk-pg sessions show APP USER ID [--events N]

@@ -10,6 +10,8 @@ from typing import Any
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents, open_pool
 from adk_pg.cli._migrate import describe_status
 from adk_pg.cli._output import (
+    citus_lines,
+    citus_report,
     human_bytes,
     iso_utc,
     positive_int,
@@ -104,6 +106,7 @@ def _report(checkup: Checkup, findings: list[Finding], database: str) -> dict[st
         "standbys": plain(checkup.standbys),
         "replay_delay_seconds": checkup.replay_delay_seconds,
         "hidden": checkup.hidden,
+        "citus": None if checkup.citus is None else citus_report(checkup.citus),
     }
 
 
@@ -125,6 +128,10 @@ def _print(checkup: Checkup, findings: list[Finding], database: str) -> None:
     since = show_time(server.stats_reset) if server.stats_reset else "the server's start"
     print(f"statistics since {since}")
 
+    if checkup.citus is not None:
+        _section("citus (sizes are the shards'; vacuum and statistics live on each worker)")
+        for line in citus_lines(checkup.citus):
+            print(printable(line))
     _section("tables (rows: the catalog's estimate; ~: live rows counted by the statistics)")
     print_table(
         ("TABLE", "ROWS", "SIZE", "INDEXES", "DEAD", "LAST AUTOVACUUM"),

@@ -17,6 +17,8 @@ from adk_pg.cli._common import (
 )
 from adk_pg.cli._migrate import describe_status, migrate_command
 from adk_pg.cli._output import (
+    citus_lines,
+    citus_report,
     human_bytes,
     iso_utc,
     positive_int,
@@ -134,6 +136,7 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
         "artifacts": None if counts is None else counts.artifacts,
         "table_bytes": None if counts is None else counts.table_bytes,
         "total_bytes": None if counts is None else sum(counts.table_bytes.values()),
+        "citus": None if counts is None or counts.citus is None else citus_report(counts.citus),
     }
     if args.json:
         print_json(report)
@@ -146,6 +149,8 @@ async def _status_command(args: argparse.Namespace, dsn: str) -> int:
             rows += [(name, str(report[name])) for name in counted]
             parts = ", ".join(f"{k} {human_bytes(v)}" for k, v in counts.table_bytes.items())
             rows.append(("size", f"{human_bytes(report['total_bytes'])} ({parts})"))
+            if counts.citus is not None:
+                rows += [("citus", line) for line in citus_lines(counts.citus)]
         for name, value in rows:
             print(f"{name:<10} {value}".rstrip())
     return EXIT_OK if migrations.is_current else EXIT_CHECK_FAILED

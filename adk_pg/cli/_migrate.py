@@ -1,4 +1,4 @@
-"""``adk-pg migrate [--check] [--create-database]``."""
+"""``adk-pg migrate [--check] [--create-database]`` and ``adk-pg distribute``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from adk_pg.cli._common import EXIT_CHECK_FAILED, EXIT_OK, Parents
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.schema.admin import create_database
+from adk_pg.schema.citus import distribute
 from adk_pg.schema.files import load_migrations
 from adk_pg.schema.ledger import MigrationStatus
 from adk_pg.schema.runner import check, migrate
@@ -17,7 +18,7 @@ __all__ = ["describe_status", "migrate_command", "register"]
 
 
 def register(commands: Any, parents: Parents) -> None:
-    """Add the ``migrate`` subcommand."""
+    """Add the ``migrate`` and ``distribute`` subcommands."""
     parser = commands.add_parser(
         "migrate",
         parents=[parents.database],
@@ -39,6 +40,17 @@ def register(commands: Any, parents: Parents) -> None:
         help="first create the database if it does not exist (via the server's postgres db)",
     )
     parser.set_defaults(run=_migrate_command)
+    spread = commands.add_parser(
+        "distribute",
+        parents=[parents.database],
+        help="lay the adk tables out on a Citus cluster, sharded by user_id",
+        description="On a Citus coordinator (CREATE EXTENSION citus, workers added), after "
+        "`adk-pg migrate`: make app_states a reference table (a copy on every node) and "
+        "distribute every other adk table by user_id, colocated, so each call on one user's "
+        "session runs on one shard. Idempotent. Exit codes: 0 done (or already distributed), "
+        "2 usage, 3 database error, no citus extension, or pending migrations.",
+    )
+    spread.set_defaults(run=_distribute_command)
 
 
 async def _migrate_command(args: argparse.Namespace, dsn: str) -> int:
@@ -56,6 +68,15 @@ async def _migrate_command(args: argparse.Namespace, dsn: str) -> int:
     # migrate() returns only after the ledger matches every file, so the last file's
     # version is the database's; no second round trip to ask.
     print(f"schema is current (version {load_migrations()[-1].version})")
+    return EXIT_OK
+
+
+async def _distribute_command(args: argparse.Namespace, dsn: str) -> int:
+    """``adk-pg distribute``: distribute what is not yet, say what was done."""
+    changed = await distribute(dsn, schema=args.schema)
+    for table in changed:
+        print(f"distributed {args.schema}.{table}")
+    print(f"the {args.schema} tables are distributed" + ("" if changed else " (nothing to do)"))
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ Nothing here talks to the database.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -14,8 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
+from adk_pg.schema.citus import CitusLayout
+
 __all__ = [
     "TerminalProgress",
+    "citus_lines",
+    "citus_report",
     "human_bytes",
     "iso_utc",
     "parse_duration",
@@ -222,3 +227,32 @@ class TerminalProgress:
         self._stream.write("\r" + text + "\x1b[K")
         self._stream.flush()
         self._visible = True
+
+
+def citus_report(cluster: CitusLayout) -> dict[str, Any]:
+    """The Citus part of ``status --json`` and ``doctor --json``."""
+    return {
+        "version": cluster.version,
+        "nodes": [dataclasses.asdict(n) for n in cluster.nodes],
+        "tables": [dataclasses.asdict(t) for t in cluster.tables],
+    }
+
+
+def citus_lines(cluster: CitusLayout) -> list[str]:
+    """The Citus lines of ``status`` and ``doctor``: the version, each node, how each table is
+    laid out."""
+    lines = [f"version {cluster.version}"]
+    lines += [
+        f"{n.node} {'coordinator' if n.is_coordinator else 'worker'}, {n.shards} adk shards"
+        for n in cluster.nodes
+    ]
+    if not cluster.tables:
+        lines.append("adk tables not distributed: run `adk-pg distribute`")
+    for t in cluster.tables:
+        how = (
+            f"by {t.distribution_column}, {t.shard_count} shards, colocation {t.colocation_id}"
+            if t.kind == "distributed"
+            else "a copy on every node"
+        )
+        lines.append(f"{t.name}: {t.kind} ({how}), {human_bytes(t.total_bytes)}")
+    return lines

@@ -23,6 +23,7 @@ import asyncpg
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from adk_pg.db.layout import is_distributed
 from adk_pg.db.queries import for_schema
 from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.db.telemetry import (
@@ -87,6 +88,14 @@ class Database:
     def queries(self, registry: _Registry) -> _Registry:
         """``registry`` (a domain's QUERIES) with its SQL in this database's schema."""
         return for_schema(registry, self.schema)
+
+    async def distributed(self) -> bool:
+        """Whether the schema's tables are distributed by Citus (see :mod:`adk_pg.db.layout`).
+
+        Raises:
+            asyncpg.PostgresError, OSError: the server failed (callers translate).
+        """
+        return await is_distributed(self.pool, self.schema)
 
     def call(
         self,
@@ -233,12 +242,22 @@ class Call:
             outcome,
         )
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        """Run one statement on a pooled connection; return its first row (or None)."""
+    async def fetchrow(
+        self, sql: str, *args: Any, isolation: str | None = None
+    ) -> asyncpg.Record | None:
+        """Run one statement on a pooled connection; return its first row (or None).
+
+        With ``isolation`` (asyncpg's name of a level, e.g. ``repeatable_read``) the statement
+        runs in a transaction of that level, its own BEGIN and COMMIT around it.
+        """
         conn = await self._acquire()
         try:
-            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
-            return row
+            if isolation is None:
+                row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+                return row
+            async with conn.transaction(isolation=isolation):
+                in_transaction: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return in_transaction
         finally:
             await self._db.pool.release(conn)
 

@@ -16,6 +16,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from adk_pg.db.dsn import mentions_secret, redact_dsn, secret_spellings
+from adk_pg.db.layout import learn_citus
 from adk_pg.db.pool_options import PoolConfig, pool_config
 from adk_pg.errors import InvalidArgumentError, StorageError, storage_error, translate_errors
 
@@ -40,7 +41,7 @@ async def create_pool(
     else:
         config = pool_config(dsn, **options)
     try:
-        return await asyncpg.create_pool(config.dsn, **config.pool_kwargs)
+        pool = await asyncpg.create_pool(config.dsn, **config.pool_kwargs)
     except (
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
@@ -53,6 +54,14 @@ async def create_pool(
         OverflowError,
     ) as exc:
         failure: BaseException = exc
+    else:
+        try:
+            with translate_errors("ask the server whether the citus extension is installed"):
+                await learn_citus(pool, config.schema)
+        except BaseException:
+            await pool.close()
+            raise
+        return pool
     # Raised outside the except block so that a driver exception whose text holds a secret
     # is not attached as __context__ either; it is chained only when it is clean.
     secrets = secret_spellings([config.dsn], config.pool_kwargs)

@@ -25,6 +25,7 @@ __all__ = [
     "check_id_text",
     "dump_json",
     "epoch_seconds",
+    "float_text",
     "is_unicode",
     "json_text",
     "require_id",
@@ -215,3 +216,17 @@ def unicode_text(value: str, what: str) -> None:
     """
     if not is_unicode(value):
         raise InvalidArgumentError(f"{what} holds a lone surrogate, which is not valid Unicode")
+
+
+def float_text(value: float | None) -> str | None:
+    """A float8 parameter as text that reads back bit for bit (Python's shortest repr).
+
+    Sent as text, no session setting can round it on the way: Citus writes a statement's
+    parameters into the SQL it sends its workers, printing a float with the session's
+    extra_float_digits (0: 15 digits, the last bits lost).
+    """
+    if value is None:
+        return None
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return "NaN" if math.isnan(value) else repr(value)

@@ -11,6 +11,7 @@ quotes a stored value: the statements of pg_stat_statements are normalised (cons
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import StorageError, translate_errors
 from adk_pg.ops.queries import DOCTOR_QUERIES as Q
 from adk_pg.ops.statement_names import DOCTOR_NAMES, statement_name
+from adk_pg.schema.citus import CitusLayout, layout
 from adk_pg.schema.ledger import MigrationStatus
 from adk_pg.schema.runner import check
 
@@ -170,6 +172,8 @@ class Checkup:
     standbys: list[StandbyInfo] = field(default_factory=list)
     replay_delay_seconds: float | None = None
     hidden: list[str] = field(default_factory=list)
+    citus: CitusLayout | None = None
+    """The Citus layout, on a coordinator (then the tables' sizes are their shards')."""
 
 
 class DoctorRepository:
@@ -200,6 +204,14 @@ class DoctorRepository:
         report.tables = [
             TableInfo(**dict(r)) for r in await self._fetch("tables", self._q.doctor_tables.sql)
         ]
+        report.citus = await layout(self._pool, schema=self._schema)
+        if report.citus is not None:
+            # The coordinator's tables are empty shells: their size is the shards'.
+            sizes = {t.name: t.total_bytes for t in report.citus.tables}
+            report.tables = [
+                dataclasses.replace(t, total_bytes=sizes.get(t.table_name, t.total_bytes))
+                for t in report.tables
+            ]
         report.indexes = [
             IndexInfo(**dict(r)) for r in await self._fetch("indexes", self._q.doctor_indexes.sql)
         ]

@@ -2,7 +2,8 @@
 
 Sessions (their events, by cascade, and their session-scoped artifacts) or memories, each
 batch one short transaction that walks the primary key in order, so a whole prune reads each
-row once whatever the planner's statistics say.
+row once whatever the planner's statistics say. On tables distributed by Citus the listing
+and the batches are the ``_citus`` variants of the statements (see their headers).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from adk_pg.db.queries import for_schema
 from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
+from adk_pg.schema.citus import layout
 
 __all__ = ["MemoryPruneBatch", "MemoryPrunePlan", "PruneBatch", "PrunePlan", "PruneRepository"]
 
@@ -71,7 +73,16 @@ class PruneRepository:
 
     def __init__(self, pool: asyncpg.Pool, *, schema: str = DEFAULT_SCHEMA) -> None:
         self._pool = pool
-        self._queries = for_schema(QUERIES, check_schema(schema))
+        self._schema = check_schema(schema)
+        self._queries = for_schema(QUERIES, self._schema)
+        self._on_citus: bool | None = None
+
+    async def _citus(self) -> bool:
+        """Whether the tables are distributed by Citus (read once)."""
+        if self._on_citus is None:
+            cluster = await layout(self._pool, schema=self._schema)
+            self._on_citus = cluster is not None and cluster.distributed
+        return self._on_citus
 
     async def _fetchrow(self, action: str, sql: str, *args: object) -> asyncpg.Record:
         with translate_errors(action):
@@ -102,9 +113,11 @@ class PruneRepository:
         Raises:
             StorageError: the database failed.
         """
+        citus = await self._citus()
         with translate_errors("list apps"):
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(self._queries.list_apps.sql)
+                query = self._queries.list_apps_citus if citus else self._queries.list_apps
+                rows = await conn.fetch(query.sql)
         return [r["app_name"] for r in rows]
 
     async def prune_batch(
@@ -119,12 +132,12 @@ class PruneRepository:
             StorageError: the database failed; this batch deleted nothing.
         """
         action = f"prune sessions of app {app_name!r}"
+        q = self._queries
+        query = q.prune_sessions_citus if await self._citus() else q.prune_sessions
         with translate_errors(action):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(self._queries.plan_key_walks.sql)
-                row = await conn.fetchrow(
-                    self._queries.prune_sessions.sql, app_name, cutoff, batch_size, *after
-                )
+                await conn.execute(q.plan_key_walks.sql)
+                row = await conn.fetchrow(query.sql, app_name, cutoff, batch_size, *after)
         assert row is not None  # no FROM at the top: always one row
         last = None if row["last_id"] is None else (row["last_user_id"], row["last_id"])
         return PruneBatch(
@@ -166,12 +179,12 @@ class PruneRepository:
         Raises:
             StorageError: the database failed; this batch deleted nothing.
         """
+        q = self._queries
+        query = q.prune_memories_citus if await self._citus() else q.prune_memories
         with translate_errors("prune memories"):
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(self._queries.plan_key_walks.sql)
-                row = await conn.fetchrow(
-                    self._queries.prune_memories.sql, app_name, cutoff, batch_size, *after
-                )
+                await conn.execute(q.plan_key_walks.sql)
+                row = await conn.fetchrow(query.sql, app_name, cutoff, batch_size, *after)
         assert row is not None  # no FROM at the top: always one row
         last = (
             None

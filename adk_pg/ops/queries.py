@@ -38,12 +38,15 @@ class OpsQueries:
     import_session: Query
     import_user_state: Query
     list_apps: Query
+    list_apps_citus: Query
     list_session_summaries: Query
     plan_key_walks: Query
     plan_prune: Query
     plan_prune_memories: Query
     prune_memories: Query
+    prune_memories_citus: Query
     prune_sessions: Query
+    prune_sessions_citus: Query
 
 
 @dataclass(frozen=True)

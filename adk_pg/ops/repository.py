@@ -24,6 +24,7 @@ from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
 from adk_pg.ops.snapshot import Snapshot
+from adk_pg.schema.citus import CitusLayout, layout
 
 __all__ = [
     "OpsRepository",
@@ -34,7 +35,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class StatusCounts:
-    """Row counts and table sizes (bytes, with indexes and TOAST) of schema ``adk``."""
+    """Row counts and table sizes (bytes, with indexes and TOAST) of schema ``adk``; on Citus
+    the sizes are over every node's shards, and ``citus`` is the cluster's layout."""
 
     sessions: int
     events: int
@@ -43,6 +45,7 @@ class StatusCounts:
     memories: int
     artifacts: int
     table_bytes: dict[str, int]
+    citus: CitusLayout | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,16 @@ class OpsRepository:
             StorageError: the database failed.
         """
         row = await self._fetchrow("read the status", self._queries.get_status.sql)
+        # Every *_bytes column, in the query's order: the table's name without the suffix.
+        table_bytes = {
+            key.removesuffix("_bytes"): int(value)
+            for key, value in row.items()
+            if key.endswith("_bytes")
+        }
+        # On a Citus coordinator the tables above are empty shells: the rows are in the shards.
+        cluster = await layout(self._pool, schema=self.schema)
+        if cluster is not None:
+            table_bytes |= {t.name: t.total_bytes for t in cluster.tables}
         return StatusCounts(
             sessions=row["sessions"],
             events=row["events"],
@@ -97,12 +110,8 @@ class OpsRepository:
             apps=row["apps"],
             memories=row["memories"],
             artifacts=row["artifacts"],
-            # Every *_bytes column, in the query's order: the table's name without the suffix.
-            table_bytes={
-                key.removesuffix("_bytes"): int(value)
-                for key, value in row.items()
-                if key.endswith("_bytes")
-            },
+            table_bytes=table_bytes,
+            citus=cluster,
         )
 
     async def list_sessions(

@@ -49,6 +49,7 @@ __all__ = [
     "check",
     "ensure_current",
     "migrate",
+    "target_connection",
 ]
 
 logger = logging.getLogger("adk_pg")
@@ -91,7 +92,7 @@ async def check(
     """
     check_schema(schema)
     migrations = load_migrations(directory)
-    async with _connection(target) as conn:
+    async with target_connection(target) as conn:
         _, _, applied = await read_ledger(conn, schema)
     return compare(migrations, applied)
 
@@ -142,7 +143,7 @@ async def migrate(
         raise InvalidArgumentError(f"lock_timeout must be >= 0, got {lock_timeout}")
     check_schema(schema)
     migrations = load_migrations(directory)
-    async with _connection(target) as conn:
+    async with target_connection(target) as conn:
         _, _, applied_before = await read_ledger(conn, schema)
         status = compare(migrations, applied_before)
         refuse_drift(status, schema)
@@ -254,7 +255,7 @@ def _failed(migration: Migration, exc: asyncpg.PostgresError) -> MigrationError:
 
 
 @asynccontextmanager
-async def _connection(target: Target) -> AsyncIterator[_Conn]:
+async def target_connection(target: Target) -> AsyncIterator[_Conn]:
     """Yield a connection for ``target``: a new one for a DSN, a pooled one, or the given one.
 
     Raises:

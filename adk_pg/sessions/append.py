@@ -17,10 +17,12 @@ import asyncpg
 from adk_pg.db import values
 from adk_pg.db.calls import Database
 from adk_pg.errors import (
+    UNIQUE_VIOLATIONS,
     EventConflictError,
     SessionNotFoundError,
     StaleSessionError,
     translate_errors,
+    violates,
 )
 from adk_pg.sessions import encode, validate
 from adk_pg.sessions.models import AppendResult
@@ -64,7 +66,7 @@ async def append_event(
     deltas = encode.state_json(state_delta, "event.actions.state_delta")
     args = (
         app_name, user_id, session_id, expected_revision, event_json, *deltas,
-        event_id, timestamp,
+        event_id, values.float_text(timestamp),
     )  # fmt: skip
     call = db.call(
         "append_event", "events", session_id=session_id, app_name=app_name, user_id=user_id
@@ -73,11 +75,16 @@ async def append_event(
         with translate_errors(f"append_event to session {session_id!r}"):
             # A second statement runs only when the first could not tell what is stored: a
             # concurrent writer changed the session after the first one's snapshot was taken.
+            # On Citus an append is handed whole to one node, unless it writes app state: a
+            # reference table is written on every node, cheaper from the coordinator.
+            q = db.queries(QUERIES)
+            routed = deltas[1] is None and await db.distributed()
+            query = q.append_event_citus if routed else q.append_event
             for attempt in (1, 2):
                 try:
-                    row = await call.fetchrow(db.queries(QUERIES).append_event.sql, *args)
-                except asyncpg.UniqueViolationError as exc:
-                    if exc.constraint_name != "events_pkey":
+                    row = await call.fetchrow(query.sql, *args)
+                except UNIQUE_VIOLATIONS as exc:
+                    if not violates(exc, "events_pkey"):
                         raise
                     if attempt == 2:
                         raise EventConflictError(

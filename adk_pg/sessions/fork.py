@@ -7,15 +7,15 @@ why nothing was written when the fork cannot be made.
 
 from __future__ import annotations
 
-import asyncpg
-
 from adk_pg.db import values
 from adk_pg.db.calls import Database
 from adk_pg.errors import (
+    UNIQUE_VIOLATIONS,
     AlreadyExistsError,
     InvalidArgumentError,
     SessionNotFoundError,
     translate_errors,
+    violates,
 )
 from adk_pg.sessions import validate
 from adk_pg.sessions.models import SessionRecord, merge_state
@@ -52,6 +52,9 @@ async def fork_session(
     ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
     async with db.call("fork_session", "sessions", **ids) as call:
         with translate_errors(f"fork_session {session_id!r}"):
+            # On Citus the statement runs in steps, each with its own snapshot unless the
+            # transaction keeps one: there it is read from one snapshot, as on one server.
+            snapshot = "repeatable_read" if await db.distributed() else None
             try:
                 row = await call.fetchrow(
                     db.queries(QUERIES).fork_session.sql,
@@ -60,9 +63,10 @@ async def fork_session(
                     session_id,
                     new_id,
                     up_to_event_id,
+                    isolation=snapshot,
                 )
-            except asyncpg.UniqueViolationError as exc:
-                if exc.constraint_name != "sessions_pkey":
+            except UNIQUE_VIOLATIONS as exc:
+                if not violates(exc, "sessions_pkey"):
                     raise
                 raise AlreadyExistsError(f"Session with id {new_id} already exists.") from exc
     assert row is not None  # no FROM at the top: always one row

@@ -117,7 +117,7 @@ async def events_page(
                 app_name,
                 user_id,
                 session_id,
-                after[0],
+                values.float_text(after[0]),
                 after[1],
                 newest_first,
                 size,

@@ -14,7 +14,9 @@ class SessionQueries:
     """The registry of ``sql/sessions/``: the file name is the query name."""
 
     append_event: Query
+    append_event_citus: Query
     create_session: Query
+    create_session_citus: Query
     delete_session: Query
     fork_session: Query
     get_app_state: Query

@@ -23,8 +23,10 @@ from adk_pg.db.calls import Database
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
+    UNIQUE_VIOLATIONS,
     AlreadyExistsError,
     translate_errors,
+    violates,
 )
 from adk_pg.sessions import encode, pages, validate
 from adk_pg.sessions.append import append_event
@@ -94,8 +96,13 @@ class SessionRows:
         async with self._db.call("create_session", _SESSIONS, **ids) as call:
             with translate_errors(f"create_session {session_id!r}"):
                 try:
+                    # As append_event: on Citus handed whole to one node, unless it writes
+                    # app state (a reference table, written on every node).
+                    q = self._queries
+                    routed = app_json is None and await self._db.distributed()
+                    query = q.create_session_citus if routed else q.create_session
                     row = await call.fetchrow(
-                        self._queries.create_session.sql,
+                        query.sql,
                         app_name,
                         user_id,
                         session_id,
@@ -103,8 +110,8 @@ class SessionRows:
                         app_json,
                         user_json,
                     )
-                except asyncpg.UniqueViolationError as exc:
-                    if exc.constraint_name != "sessions_pkey":
+                except UNIQUE_VIOLATIONS as exc:
+                    if not violates(exc, "sessions_pkey"):
                         raise
                     raise AlreadyExistsError(
                         f"Session with id {session_id} already exists."
@@ -136,7 +143,12 @@ class SessionRows:
         async with self._db.call("get_session", _SESSIONS, **ids) as call:
             with translate_errors(f"get_session {session_id!r}"):
                 row = await call.fetchrow(
-                    self._queries.get_session.sql, app_name, user_id, session_id, limit, after
+                    self._queries.get_session.sql,
+                    app_name,
+                    user_id,
+                    session_id,
+                    limit,
+                    values.float_text(after),
                 )
         if row is None:
             return None

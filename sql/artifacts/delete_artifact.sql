@@ -1,6 +1,7 @@
 -- name: delete_artifact
 -- Delete an artifact: its row, and by ON DELETE CASCADE every version and every byte. A save
 -- of the same file waits for this statement (the row's lock) and then starts again at 0.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)

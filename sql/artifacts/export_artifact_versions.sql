@@ -4,6 +4,7 @@
 -- '', '', '', '', -1). A page holds at most $8 versions and stops before the version that
 -- would take its payload past $9 bytes (it always holds at least one version): a page of big
 -- artifacts stays bounded in memory. Bytes are read only for the versions returned.
+-- citus: one shard with a user, every shard without (export)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- $3 after_app_name text

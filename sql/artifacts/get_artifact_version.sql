@@ -1,6 +1,7 @@
 -- name: get_artifact_version
 -- The metadata of one version of an artifact (no bytes): the given version, or the latest
 -- when $5 is NULL.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)

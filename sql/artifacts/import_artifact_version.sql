@@ -3,6 +3,7 @@
 -- under its number is left exactly as it is (whatever it holds) and nothing is written but
 -- the artifact's counter, which never goes down (next_version = greatest of the stored one and
 -- version + 1), so later saves continue after the imported versions.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)
@@ -27,6 +28,20 @@ WITH head AS (
                   create_time = least(a.create_time, EXCLUDED.create_time),
                   update_time = greatest(a.update_time, EXCLUDED.update_time)
     RETURNING 1
+), content AS (
+    -- The bytes first (a version row names them), and only for a version not stored yet.
+    INSERT INTO adk.artifact_contents AS c (app_name, user_id, session_id, filename, sha256,
+                                            size, data)
+    SELECT $1::text, $2::text, $3::text, $4::text, $11::bytea, octet_length($10::bytea),
+           $10::bytea
+    FROM head
+    WHERE $10::bytea IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM adk.artifact_versions AS v
+                      WHERE v.app_name = $1::text AND v.user_id = $2::text
+                        AND v.session_id = $3::text AND v.filename = $4::text
+                        AND v.version = $5::integer)
+    ON CONFLICT ON CONSTRAINT artifact_contents_pkey DO NOTHING
+    RETURNING 1
 ), saved AS (
     INSERT INTO adk.artifact_versions AS v (app_name, user_id, session_id, filename, version,
                                             kind, mime_type, part, custom_metadata, sha256,
@@ -36,16 +51,6 @@ WITH head AS (
            $12::timestamptz
     FROM head
     ON CONFLICT ON CONSTRAINT artifact_versions_pkey DO NOTHING
-    RETURNING 1
-), content AS (
-    -- Only for a version this statement inserts: a skipped one needs no bytes.
-    INSERT INTO adk.artifact_contents AS c (app_name, user_id, session_id, filename, sha256,
-                                            size, data)
-    SELECT $1::text, $2::text, $3::text, $4::text, $11::bytea, octet_length($10::bytea),
-           $10::bytea
-    FROM saved
-    WHERE $10::bytea IS NOT NULL
-    ON CONFLICT ON CONSTRAINT artifact_contents_pkey DO NOTHING
     RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM saved) AS imported,

@@ -3,6 +3,7 @@
 -- of the user-scoped ones only when $3 is NULL, in code point order (Python's sorted()): the
 -- "C" collation orders UTF-8 byte-wise. Reads artifacts_pkey only. One JSON array, which
 -- the pool's json codec decodes (an array type would cost asyncpg a type introspection).
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text (NULL = user-scoped artifacts only)

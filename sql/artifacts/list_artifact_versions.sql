@@ -1,5 +1,6 @@
 -- name: list_artifact_versions
 -- The metadata of every version of an artifact (no bytes), oldest first.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)

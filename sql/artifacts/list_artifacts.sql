@@ -1,6 +1,7 @@
 -- name: list_artifacts
 -- Artifacts for `adk-pg artifacts list`, most recently saved first, each with its latest
 -- version's number, kind, MIME type and size, its number of versions and the bytes they take.
+-- citus: one shard with a user, every shard without (adk-pg artifacts list)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- $3 session_id text (NULL = every scope; a session id = that session's artifacts only)

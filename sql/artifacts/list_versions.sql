@@ -1,6 +1,7 @@
 -- name: list_versions
 -- The version numbers of an artifact, as one JSON array (decoded by the pool's json codec;
 -- an array type would cost asyncpg a type introspection): a read of artifact_versions_pkey.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)

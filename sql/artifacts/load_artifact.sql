@@ -5,6 +5,7 @@
 -- larger than its 256 KiB socket reads once more and allocates it afresh, which made a 1 MiB
 -- load take 2.1 ms instead of 1.3 ms. substring() of an out-of-line value reads only the
 -- TOAST chunks of its slice, and one statement reads every slice from the same row version.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)

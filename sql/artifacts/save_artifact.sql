@@ -3,6 +3,7 @@
 -- 0) or its counter incremented under the row's lock, so concurrent saves of one file get
 -- distinct, gapless versions and none is lost; then the bytes (unless this artifact already
 -- holds the same sha256) and the version row. All or nothing.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text ('' for a user-scoped artifact)
@@ -22,7 +23,7 @@ WITH head AS (
     SELECT $1::text, $2::text, $3::text, $4::text, 1, t.now, t.now
     FROM (SELECT clock_timestamp() AS now) AS t
     ON CONFLICT ON CONSTRAINT artifacts_pkey
-    DO UPDATE SET next_version = a.next_version + 1, update_time = clock_timestamp()
+    DO UPDATE SET next_version = a.next_version + 1, update_time = EXCLUDED.update_time
     RETURNING a.next_version - 1 AS version, a.update_time
 ), content AS (
     INSERT INTO adk.artifact_contents AS c (app_name, user_id, session_id, filename, sha256,

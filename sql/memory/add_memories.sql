@@ -3,6 +3,7 @@
 -- only when something in it changed (adding a session again writes nothing new), and a
 -- deleted one stays deleted unless $5 (an explicit add_memory of that id brings it back). Rows are written in id order, so concurrent writers of
 -- overlapping batches lock them in the same order.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 search_config text (a text search configuration, e.g. english)
@@ -32,7 +33,7 @@ WITH written AS (
         search_config = EXCLUDED.search_config,
         search_text = EXCLUDED.search_text,
         search = EXCLUDED.search,
-        update_time = now(),
+        update_time = EXCLUDED.update_time,
         deleted_time = NULL
     WHERE (m.deleted_time IS NULL OR $5::boolean)
       AND (m.session_id, m.event_id, m.author, m.event_time, m.time_text, m.content,

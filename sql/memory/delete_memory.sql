@@ -1,6 +1,7 @@
 -- name: delete_memory
 -- Delete one memory: its content, text and search vector go, its ids stay (deleted_time set),
 -- so that adding its session to memory again does not bring it back.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 memory_id text

@@ -1,6 +1,7 @@
 -- name: delete_user_memories
 -- Forget a user: delete every memory of the user in the app, deleted ones included (nothing
 -- of theirs is kept). Adding their sessions again remembers them again.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- returns: one row: deleted (integer: rows removed)

@@ -1,5 +1,6 @@
 -- name: list_memories
 -- A user's memories, newest event first (those without a time last), deleted ones left out.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 max_results integer

@@ -9,6 +9,7 @@
 -- rank), then by cover density (ts_rank_cd: more often, and closer together), then the
 -- newest. A word matches in either part of the search vector: through the stemming
 -- configuration $3, or by its hex codes (see migration 0009).
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 search_config text (a text search configuration, e.g. english)

@@ -1,6 +1,7 @@
 -- name: count_export
 -- How many sessions and events an export with these filters will write (for the header and
 -- the progress bar); run in the export's snapshot.
+-- citus: one shard with a user, every shard without (export)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- returns: one row: sessions, events (bigint)

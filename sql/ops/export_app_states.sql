@@ -1,6 +1,7 @@
 -- name: export_app_states
 -- App-state export lines: the app filter's app (every app when NULL); with a user filter,
 -- only the apps where that user has a session or user state.
+-- citus: reference (app_states: a copy on every node)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = no user filter)
 -- returns: rows (line: a one-line JSON object: type, app_name, state, update_time), by app

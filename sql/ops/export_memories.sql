@@ -2,6 +2,7 @@
 -- Memory export lines, optionally of one app and/or one user: every column a person or an
 -- import needs, deleted memories included (so that a deletion survives the move). The search
 -- vector is not exported: an import builds it again from search_text.
+-- citus: one shard with a user, every shard without (export)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- returns: rows (line: a one-line JSON object: type, app_name, user_id, id, session_id,

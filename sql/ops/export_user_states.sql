@@ -1,5 +1,6 @@
 -- name: export_user_states
 -- User-state export lines, optionally of one app and/or one user.
+-- citus: one shard with a user, every shard without (export)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- returns: rows (line: a one-line JSON object: type, app_name, user_id, state, update_time),

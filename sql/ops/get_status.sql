@@ -3,6 +3,7 @@
 -- indexes and TOAST). Users are distinct (app_name, user_id) pairs with a session or user
 -- state; apps are distinct app names with a session, app state or user state. Memories
 -- count those not deleted; artifacts count the stored files (each with its versions).
+-- citus: every shard (counts every table)
 -- returns: one row: sessions, events, users, apps, memories, artifacts (bigint), then
 --   sessions_bytes, events_bytes, app_states_bytes, user_states_bytes, memories_bytes,
 --   artifacts_bytes, artifact_versions_bytes, artifact_contents_bytes,

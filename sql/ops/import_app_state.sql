@@ -1,5 +1,6 @@
 -- name: import_app_state
 -- Insert one exported app state unless the app already has one (then it is left as it is).
+-- citus: reference (app_states: a copy on every node)
 -- $1 app_state text (an export app_state line: app_name, state, update_time)
 -- returns: one row (imported: boolean)
 WITH doc AS (

@@ -2,6 +2,7 @@
 -- Insert one exported memory unless the user already has a memory with its id (then it is
 -- left as it is). The search vector is built as add_memories builds it, from search_text in
 -- the exported configuration and the codes the importer cut from it.
+-- citus: one shard (the user_id of the line)
 -- $1 memory text (an export memory line)
 -- $2 codes text (the hex codes of search_text's words; see adk_pg.memory.text)
 -- returns: one row (imported: boolean)

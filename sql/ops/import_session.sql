@@ -4,6 +4,7 @@
 -- of the line's events are written (so importing a file twice changes nothing). Events are
 -- split into columns as append_event splits them; timestamps are taken as written. The
 -- session and its events are stored under $2, the line's id as the importer normalised it.
+-- citus: one shard (the user_id of the line)
 -- $1 session text (an export session line: app_name, user_id, id, revision, create_time,
 --   update_time, state, events, and initial_state when known)
 -- $2 session_id text (the id to store: the line's id stripped, or generated when blank)

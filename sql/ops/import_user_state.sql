@@ -1,5 +1,6 @@
 -- name: import_user_state
 -- Insert one exported user state unless that user already has one (then it is left as it is).
+-- citus: one shard (the user_id of the line)
 -- $1 user_state text (an export user_state line: app_name, user_id, state, update_time)
 -- returns: one row (imported: boolean)
 WITH doc AS (

@@ -1,6 +1,7 @@
 -- name: list_session_summaries
 -- The most recently updated sessions, optionally of one app and/or one user, with their
 -- number of events (counted on events_session_time_idx); for `adk-pg sessions list`.
+-- citus: one shard with a user, every shard without (adk-pg sessions list)
 -- $1 app_name text (NULL = every app)
 -- $2 user_id text (NULL = every user)
 -- $3 limit integer

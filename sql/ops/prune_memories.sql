@@ -4,6 +4,7 @@
 -- deleted memory that must stay deleted (see plan_prune_memories). Rows another
 -- transaction holds are skipped (SKIP LOCKED), and the re-check after locking keeps a
 -- memory that was just written.
+-- citus: one server (FOR UPDATE SKIP LOCKED over many users; prune_memories_citus on Citus)
 -- $1 app_name text (NULL = every app)
 -- $2 cutoff timestamptz
 -- $3 batch_size integer

@@ -7,6 +7,7 @@
 -- say (the cutoff only filters what that ordered read found), so a whole prune reads each
 -- session once. Rows another transaction holds are skipped (SKIP LOCKED), so a live session
 -- is never waited for, and the re-check after locking keeps a session that was just written.
+-- citus: one server (FOR UPDATE SKIP LOCKED over many users; prune_sessions_citus on Citus)
 -- $1 app_name text
 -- $2 cutoff timestamptz
 -- $3 batch_size integer

@@ -7,6 +7,7 @@
 -- kept). The session's update_time becomes the event's timestamp (ADK's last_update_time),
 -- its write_time the server's now(), and its revision grows by one; the event records that
 -- revision (the change feed's position; its trigger announces the event at commit).
+-- citus: one shard (user_id = $2); an app: delta also writes app_states, a reference table, on every node
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text
@@ -17,7 +18,7 @@
 -- $7 app_delta text (a JSON object with the app: prefix removed, or NULL)
 -- $8 user_delta text (a JSON object with the user: prefix removed, or NULL)
 -- $9 event_id text
--- $10 event_timestamp float8 (epoch seconds)
+-- $10 event_timestamp text (epoch seconds: a float8 as text that reads back exactly)
 -- returns: one row: revision, update_time (epoch float8): the session after the write, NULL
 --          when nothing was written; stored_revision, stored_update_time: the session as this
 --          statement found it, NULL when missing (only when nothing was written); same_event:
@@ -38,12 +39,12 @@ WITH event AS (
                AS same
     FROM adk.events AS e, event
     WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
-      AND e."timestamp" = $10::float8 AND e.id = $9::text
+      AND e."timestamp" = $10::text::float8 AND e.id = $9::text
 ), updated AS (
     UPDATE adk.sessions AS s
     SET state = s.state || $6::text::jsonb,
         revision = s.revision + 1,
-        update_time = to_timestamp($10::float8),
+        update_time = to_timestamp($10::text::float8),
         write_time = now()
     WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3
       AND ($4::bigint IS NULL OR s.revision = $4::bigint)
@@ -53,7 +54,7 @@ WITH event AS (
     INSERT INTO adk.app_states AS a (app_name, state)
     SELECT $1, $7::text::jsonb FROM updated WHERE $7::text IS NOT NULL
     ON CONFLICT ON CONSTRAINT app_states_pkey
-    DO UPDATE SET state = a.state || EXCLUDED.state, update_time = now()
+    DO UPDATE SET state = a.state || EXCLUDED.state, update_time = EXCLUDED.update_time
     RETURNING 1
 ), usr AS (
     -- Lock order: the session row (updated), then the app row, then the user row, as in
@@ -62,7 +63,7 @@ WITH event AS (
     SELECT $1, $2, $8::text::jsonb FROM updated
     WHERE $8::text IS NOT NULL AND (SELECT count(*) FROM app) >= 0
     ON CONFLICT ON CONSTRAINT user_states_pkey
-    DO UPDATE SET state = u.state || EXCLUDED.state, update_time = now()
+    DO UPDATE SET state = u.state || EXCLUDED.state, update_time = EXCLUDED.update_time
 ), inserted AS (
     -- An event of this id with another timestamp, or one a concurrent writer committed after
     -- this statement began, makes this insert fail on events_pkey: nothing is written.
@@ -72,7 +73,7 @@ WITH event AS (
            coalesce(event.doc ->> 'invocation_id', ''),
            coalesce(event.doc ->> 'author', ''),
            event.doc ->> 'branch',
-           $10::float8,
+           $10::text::float8,
            event.doc -> 'content',
            coalesce(event.doc -> 'actions', '{}'::jsonb),
            event.doc - '{id,invocation_id,author,branch,timestamp,content,actions}'::text[],

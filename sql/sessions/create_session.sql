@@ -2,6 +2,7 @@
 -- Insert a new session (its state recorded as its initial_state too, for fork_session) and
 -- merge its initial app: and user: state, in one statement.
 -- A duplicate id fails on sessions_pkey and writes nothing. Locks: session, app, user.
+-- citus: one shard (user_id = $2); an app: delta also writes app_states, a reference table, on every node
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text
@@ -17,13 +18,13 @@ WITH new_session AS (
     INSERT INTO adk.app_states AS a (app_name, state)
     SELECT $1, $5::text::jsonb FROM new_session WHERE $5::text IS NOT NULL
     ON CONFLICT ON CONSTRAINT app_states_pkey
-    DO UPDATE SET state = a.state || EXCLUDED.state, update_time = now()
+    DO UPDATE SET state = a.state || EXCLUDED.state, update_time = EXCLUDED.update_time
     RETURNING a.state
 ), usr AS (
     INSERT INTO adk.user_states AS u (app_name, user_id, state)
     SELECT $1, $2, $6::text::jsonb FROM new_session WHERE $6::text IS NOT NULL
     ON CONFLICT ON CONSTRAINT user_states_pkey
-    DO UPDATE SET state = u.state || EXCLUDED.state, update_time = now()
+    DO UPDATE SET state = u.state || EXCLUDED.state, update_time = EXCLUDED.update_time
     RETURNING u.state
 )
 -- The scalar subqueries run left to right, so the app row is locked before the user row,

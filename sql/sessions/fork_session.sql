@@ -7,6 +7,7 @@
 -- a consistent prefix. Nothing is written when the source is missing, $5 is not one of its
 -- events, or the state as of $5 is unknown (a session without initial_state, cut before its
 -- newest event). A new id that exists fails on sessions_pkey and writes nothing.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 source session_id text

@@ -5,10 +5,11 @@
 -- scan of events_session_time_idx; the branch not taken is skipped by its one-time filter.
 -- One more event than the page is read: when it exists, the position of the page's last
 -- event (in the direction read) is where the next page starts.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text
--- $4 after_timestamp float8
+-- $4 after_timestamp text (a float8 as text that reads back exactly)
 -- $5 after_id text
 -- $6 newest_first boolean
 -- $7 page_size integer (NULL = every remaining event)
@@ -23,7 +24,7 @@ WITH numbered AS (
      FROM adk.event_documents AS e
      WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
        AND NOT $6::boolean
-       AND (e."timestamp", e.id) > ($4::float8, $5::text)
+       AND (e."timestamp", e.id) > ($4::text::float8, $5::text)
      ORDER BY e."timestamp", e.id
      LIMIT $7::integer + 1)
     UNION ALL
@@ -32,7 +33,7 @@ WITH numbered AS (
      FROM adk.event_documents AS e
      WHERE e.app_name = $1 AND e.user_id = $2 AND e.session_id = $3
        AND $6::boolean
-       AND (e."timestamp", e.id) < ($4::float8, $5::text)
+       AND (e."timestamp", e.id) < ($4::text::float8, $5::text)
      ORDER BY e."timestamp" DESC, e.id DESC
      LIMIT $7::integer + 1)
 ), page AS (

@@ -5,6 +5,7 @@
 -- events: {"id", "app_name", "user_id", "state", "last_update_time"}, the state merged as
 -- ADK merges it (session keys, then app: keys, then user: keys, prefixed); the client parses
 -- one document instead of decoding three jsonb values per session.
+-- citus: every shard (a whole app's sessions, merged in order by the coordinator)
 -- $1 app_name text
 -- $2 after_update_time timestamptz
 -- $3 after_user_id text

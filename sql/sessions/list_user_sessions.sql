@@ -3,6 +3,7 @@
 -- ($3, $4); the first page passes (NULL, ''). No events. The page comes back as one JSON
 -- array built here (see list_sessions.sql for its shape), so that the client parses one
 -- document instead of decoding three jsonb values per session.
+-- citus: one shard (user_id = $2)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 after_update_time timestamptz

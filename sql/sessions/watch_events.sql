@@ -2,6 +2,7 @@
 -- The events of one session appended after revision $4, in the order they were appended
 -- (by revision), at most $5: what a watcher yields. Events without a revision (stored before
 -- the change feed, or copied by a fork or an import) are never returned.
+-- citus: one server (the change feed: LISTEN/NOTIFY are per node)
 -- $1 app_name text
 -- $2 user_id text
 -- $3 session_id text

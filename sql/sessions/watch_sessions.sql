@@ -1,6 +1,7 @@
 -- name: watch_sessions
 -- The sessions a watcher follows, with their revisions: what it compares with what it has
 -- seen when it (re)connects. One range scan of sessions_pkey.
+-- citus: one server (the change feed: LISTEN/NOTIFY are per node)
 -- $1 app_name text
 -- $2 user_id text (NULL = every user of the app)
 -- $3 session_id text (NULL = every session; needs $2)

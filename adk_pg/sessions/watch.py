@@ -258,6 +258,8 @@ class ChangeFeed:
         Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that comes
         with a hint, and the task iterating the feed would never end.
         """
+        if not self._hints.empty():  # a burst: no future, no timer
+            return self._hints.get_nowait()
         getter = asyncio.ensure_future(self._hints.get())
         try:
             done, _ = await asyncio.wait({getter}, timeout=self._idle_check)
@@ -301,7 +303,8 @@ class ChangeFeed:
         event_id: str | None = None,
         document: str | None = None,
     ) -> Watched:
-        change = Change(
+        # Built from values already checked (no validation: a feed yields thousands a second).
+        change = Change.model_construct(
             kind=kind,
             app_name=self._app,
             user_id=key[0],

@@ -110,6 +110,8 @@ class ArtifactRows:
         first = rows[0]
         if len(rows) == 1:
             return first, first["chunk"]
+        # The slices come in any order (see load_artifact.sql): put them in place.
+        rows.sort(key=_slice_start)
         return first, b"".join([row["chunk"] for row in rows])
 
     async def version(self, key: ArtifactKey, version: int | None) -> asyncpg.Record | None:
@@ -231,3 +233,8 @@ def _key(key: ArtifactKey) -> tuple[str, str, str, str]:
 def _ids(key: ArtifactKey) -> tuple[str, str, str | None]:
     """The ids a call reports: a user-scoped artifact has no session."""
     return key.app_name, key.user_id, key.session_id or None
+
+
+def _slice_start(row: asyncpg.Record) -> int:
+    start: int = row["start"]
+    return start

@@ -77,9 +77,19 @@ def test_each_file_says_which_shards_it_reaches(path: Path) -> None:
     assert said.startswith(KINDS), f"{path.name}: unknown '-- citus: {said}'"
     text = path.read_text(encoding="utf-8")
     if said.startswith("one shard (user_id = $2)"):
-        # The user is a parameter that is always given, never optional.
+        # The user is a parameter that is always given, never optional, and the statement
+        # filters on it, inserts it, or hands it to a function distributed by it.
         assert "$2 user_id text\n" in text, path.name
         assert not re.search(r"\$2(::text)? IS NULL", text), path.name
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+        assert (
+            re.search(r"\buser_id = \$2\b", body)
+            or (
+                re.search(r"\bINSERT INTO\b", body)
+                and re.search(r"SELECT \$1(::text)?, \$2\b|VALUES \(\$1(::text)?, \$2\b", body)
+            )
+            or re.search(r"_routed\(\$1, \$2\b", body)
+        ), f"{path.name} says one shard but neither filters on nor inserts user_id = $2"
     if path.stem in HOT:
         assert said.startswith("one shard (user_id = $2)"), f"{path.name} is hot: {said}"
     if said.startswith("one server"):

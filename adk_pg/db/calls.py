@@ -14,8 +14,10 @@ still one span. A new store gets all of this by taking its connections here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -242,22 +244,24 @@ class Call:
             outcome,
         )
 
-    async def fetchrow(
-        self, sql: str, *args: Any, isolation: str | None = None
-    ) -> asyncpg.Record | None:
-        """Run one statement on a pooled connection; return its first row (or None).
-
-        With ``isolation`` (asyncpg's name of a level, e.g. ``repeatable_read``) the statement
-        runs in a transaction of that level, its own BEGIN and COMMIT around it.
-        """
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """Run one statement on a pooled connection; return its first row (or None)."""
         conn = await self._acquire()
         try:
-            if isolation is None:
-                row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
-                return row
+            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return row
+        finally:
+            await self._db.pool.release(conn)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, isolation: str | None = None) -> AsyncIterator[_Connection]:
+        """A pooled connection in a transaction (of asyncpg's ``isolation`` level, e.g.
+        ``repeatable_read``) for a call of several statements: committed when the block
+        ends, rolled back when it raises."""
+        conn = await self._acquire()
+        try:
             async with conn.transaction(isolation=isolation):
-                in_transaction: asyncpg.Record | None = await conn.fetchrow(sql, *args)
-            return in_transaction
+                yield conn
         finally:
             await self._db.pool.release(conn)
 

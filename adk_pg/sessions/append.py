@@ -4,7 +4,8 @@
 an event of that id; its row then says which, so that a retry of a stored event succeeds
 without writing and another event under a stored id is refused, in the same statement. Only
 a concurrent writer of the same session can leave the row undecided: then the statement runs
-once more, against what that writer committed.
+once more, against what that writer committed. On tables distributed by Citus the same row
+comes from the function ``adk.append_event_routed`` (migration 0013), see :func:`_send`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.calls import Call, Database
 from adk_pg.errors import (
     UNIQUE_VIOLATIONS,
     EventConflictError,
@@ -75,14 +76,10 @@ async def append_event(
         with translate_errors(f"append_event to session {session_id!r}"):
             # A second statement runs only when the first could not tell what is stored: a
             # concurrent writer changed the session after the first one's snapshot was taken.
-            # On Citus an append is handed whole to one node, unless it writes app state: a
-            # reference table is written on every node, cheaper from the coordinator.
-            q = db.queries(QUERIES)
-            routed = deltas[1] is None and await db.distributed()
-            query = q.append_event_citus if routed else q.append_event
+            citus = await db.distributed()
             for attempt in (1, 2):
                 try:
-                    row = await call.fetchrow(query.sql, *args)
+                    row = await _send(call, db, citus, args)
                 except UNIQUE_VIOLATIONS as exc:
                     if not violates(exc, "events_pkey"):
                         raise
@@ -92,7 +89,6 @@ async def append_event(
                             "with another timestamp; event ids must be unique in a session."
                         ) from exc
                     continue
-                assert row is not None  # the statement always returns one row
                 result = _outcome(row, session_id, event_id, expected_revision)
                 if result is not None:
                     return result
@@ -101,6 +97,38 @@ async def append_event(
                 f"(revision {expected_revision}). Please reload the session before appending "
                 "more events."
             )
+
+
+class _Undone(Exception):
+    """Ends the transaction of an append that wrote nothing, carrying its row."""
+
+    def __init__(self, row: asyncpg.Record) -> None:
+        super().__init__("the append wrote nothing")
+        self.row = row
+
+
+async def _send(call: Call, db: Database, citus: bool, args: tuple[Any, ...]) -> asyncpg.Record:
+    """The append's row. On one server: append_event.sql. On Citus: the routed function,
+    handed whole to the user's node; with an app: delta, the delta merged first (app_states
+    is a reference table, on every node) in one transaction, undone unless the append wrote.
+    """
+    q = db.queries(QUERIES)
+    row: asyncpg.Record | None
+    if not citus:
+        row = await call.fetchrow(q.append_event.sql, *args)
+    elif args[6] is None:
+        row = await call.fetchrow(q.append_event_citus.sql, *args)
+    else:
+        try:
+            async with call.transaction() as conn:
+                await conn.execute(q.merge_app_state.sql, args[0], args[6])
+                row = await conn.fetchrow(q.append_event_citus.sql, *args[:6], None, *args[7:])
+                if row is not None and row["revision"] is None:
+                    raise _Undone(row)
+        except _Undone as undone:
+            row = undone.row
+    assert row is not None  # the statement and the function always return one row
+    return row
 
 
 def _outcome(

@@ -54,17 +54,14 @@ async def fork_session(
         with translate_errors(f"fork_session {session_id!r}"):
             # On Citus the statement runs in steps, each with its own snapshot unless the
             # transaction keeps one: there it is read from one snapshot, as on one server.
-            snapshot = "repeatable_read" if await db.distributed() else None
+            args = (app_name, user_id, session_id, new_id, up_to_event_id)
+            sql = db.queries(QUERIES).fork_session.sql
             try:
-                row = await call.fetchrow(
-                    db.queries(QUERIES).fork_session.sql,
-                    app_name,
-                    user_id,
-                    session_id,
-                    new_id,
-                    up_to_event_id,
-                    isolation=snapshot,
-                )
+                if await db.distributed():
+                    async with call.transaction(isolation="repeatable_read") as conn:
+                        row = await conn.fetchrow(sql, *args)
+                else:
+                    row = await call.fetchrow(sql, *args)
             except UNIQUE_VIOLATIONS as exc:
                 if not violates(exc, "sessions_pkey"):
                     raise

@@ -95,21 +95,22 @@ class SessionRows:
         ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
         async with self._db.call("create_session", _SESSIONS, **ids) as call:
             with translate_errors(f"create_session {session_id!r}"):
+                q = self._queries
+                args = (app_name, user_id, session_id, session_json, app_json, user_json)
                 try:
-                    # As append_event: on Citus handed whole to one node, unless it writes
-                    # app state (a reference table, written on every node).
-                    q = self._queries
-                    routed = app_json is None and await self._db.distributed()
-                    query = q.create_session_citus if routed else q.create_session
-                    row = await call.fetchrow(
-                        query.sql,
-                        app_name,
-                        user_id,
-                        session_id,
-                        session_json,
-                        app_json,
-                        user_json,
-                    )
+                    if not await self._db.distributed():
+                        row = await call.fetchrow(q.create_session.sql, *args)
+                    elif app_json is None:
+                        # As append_event: on Citus, handed whole to the user's node.
+                        row = await call.fetchrow(q.create_session_citus.sql, *args)
+                    else:
+                        # The app: state first (a reference table, on every node), in the
+                        # transaction of the create: both or neither.
+                        async with call.transaction() as conn:
+                            await conn.execute(q.merge_app_state.sql, app_name, app_json)
+                            row = await conn.fetchrow(
+                                q.create_session_citus.sql, *args[:4], None, user_json
+                            )
                 except UNIQUE_VIOLATIONS as exc:
                     if not violates(exc, "sessions_pkey"):
                         raise

@@ -13,13 +13,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from _citus import CITUS_DSN
 from _cli import adk_pg
 from _plans import plan_nodes
 
 from adk_pg import SessionStore
 from adk_pg.db.paths import resource_dir
 from adk_pg.errors import SchemaError
+from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.citus import DISTRIBUTED_TABLES, ROUTED_FUNCTIONS, distribute, layout
 from adk_pg.schema.runner import migrate
 from adk_pg.sessions.models import Event, EventActions
@@ -28,12 +28,15 @@ from adk_pg.sessions.queries import QUERIES
 citus = pytest.mark.citus
 
 
-@pytest.mark.skipif(bool(CITUS_DSN), reason="a server without the citus extension")
-async def test_without_citus_distribute_is_a_clear_error(db: str) -> None:
-    with pytest.raises(SchemaError, match="no citus extension"):
-        await distribute(db)
-    assert await layout(db) is None
-    done = await adk_pg("distribute", "--dsn", db)
+async def test_without_citus_distribute_is_a_clear_error(server_dsn: str) -> None:
+    # A database of its own, migrated, without the extension (on a Citus cluster too: a new
+    # database has no citus until CREATE EXTENSION).
+    async with throwaway_database(server_dsn, "adk_pg_no_citus") as plain:
+        await migrate(plain)
+        with pytest.raises(SchemaError, match="no citus extension"):
+            await distribute(plain)
+        assert await layout(plain) is None
+        done = await adk_pg("distribute", "--dsn", plain)
     assert done.code == 3, done
     assert "no citus extension" in done.err
 

@@ -52,6 +52,7 @@ from adk_pg.cli import (
     _memory,
     _migrate,
     _prune,
+    _status,
     _transfer,
     _watch,
 )
@@ -99,7 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     parents = Parents(database=database, output=output)
-    for module in (_migrate, _inspect, _transfer, _prune, _memory, _artifacts, _doctor, _watch):
+    for module in (
+        _migrate,
+        _status,
+        _inspect,
+        _transfer,
+        _prune,
+        _memory,
+        _artifacts,
+        _doctor,
+        _watch,
+    ):
         module.register(commands, parents)
     return parser
 

@@ -18,7 +18,7 @@ from adk_pg.errors import (
     violates,
 )
 from adk_pg.sessions import validate
-from adk_pg.sessions.models import SessionRecord, merge_state
+from adk_pg.sessions.models import SessionRecord, session_record
 from adk_pg.sessions.queries import QUERIES
 
 __all__ = ["fork_session"]
@@ -79,13 +79,4 @@ async def fork_session(
             "state is known only at its newest event, so it can be forked there (omit "
             "up_to_event_id) and nowhere else"
         )
-    record = SessionRecord(
-        app_name=app_name,
-        user_id=user_id,
-        id=new_id,
-        state=merge_state(row["state"], row["app_state"], row["user_state"]),
-        last_update_time=row["update_time"],
-        revision=row["revision"],
-        events_json="[]",
-    )
-    return record, int(row["events"])
+    return session_record(app_name, user_id, new_id, row), int(row["events"])

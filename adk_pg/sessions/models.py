@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import asyncpg
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 from pydantic.alias_generators import to_camel
@@ -32,6 +33,7 @@ __all__ = [
     "SessionPageRecord",
     "SessionRecord",
     "merge_state",
+    "session_record",
 ]
 
 APP_PREFIX = "app:"
@@ -238,6 +240,25 @@ def merge_state(
     for key, value in user_state.items():
         merged[USER_PREFIX + key] = value
     return merged
+
+
+def session_record(
+    app_name: str,
+    user_id: str,
+    session_id: str,
+    row: asyncpg.Record,
+    events_json: str = "[]",
+) -> SessionRecord:
+    """A row of state, app_state, user_state, update_time and revision as a record."""
+    return SessionRecord(
+        app_name=app_name,
+        user_id=user_id,
+        id=session_id,
+        state=merge_state(row["state"], row["app_state"], row["user_state"]),
+        last_update_time=row["update_time"],
+        revision=row["revision"],
+        events_json=events_json,
+    )
 
 
 EVENT_LIST: TypeAdapter[list[Event]] = TypeAdapter(list[Event])

@@ -6,8 +6,8 @@ before any SQL), runs one statement inside the error translator, and returns pla
 events stay the JSON text PostgreSQL built, so that the caller validates each event once,
 into its own Event class (the store into adk-pg's models, the adapter into ADK's).
 ``create``, ``get``, ``list``, ``delete``, ``fork`` and ``append`` are one round trip each
-(pages, appends and forks are written in :mod:`~adk_pg.sessions.pages`, ``append`` and
-``fork``);
+(creates, pages, appends and forks are written in :mod:`~adk_pg.sessions.create`,
+``pages``, ``append`` and ``fork``);
 an append that raced with a concurrent writer of the same session spends one more to say why.
 """
 
@@ -23,20 +23,18 @@ from adk_pg.db.calls import Database
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (
-    UNIQUE_VIOLATIONS,
-    AlreadyExistsError,
     translate_errors,
-    violates,
 )
-from adk_pg.sessions import encode, pages, validate
+from adk_pg.sessions import pages, validate
 from adk_pg.sessions.append import append_event
+from adk_pg.sessions.create import create_session
 from adk_pg.sessions.fork import fork_session
 from adk_pg.sessions.models import (
     AppendResult,
     EventPageRecord,
     SessionPageRecord,
     SessionRecord,
-    merge_state,
+    session_record,
 )
 from adk_pg.sessions.queries import QUERIES
 from adk_pg.sessions.watch import ChangeFeed
@@ -81,44 +79,10 @@ class SessionRows:
         state: Mapping[str, Any] | None = None,
         session_id: str | None = None,
     ) -> SessionRecord:
-        """Create a session; ``app:`` / ``user:`` keys of ``state`` go to their scopes.
-
-        Raises:
-            InvalidArgumentError: a bad id or a state that cannot be stored.
-            AlreadyExistsError: a session with that id exists.
-            StorageError: the database failed.
-        """
-        app_name = values.require_id(app_name, "app_name")
-        user_id = values.require_id(user_id, "user_id")
-        session_id = validate.session_id_or_new(session_id)
-        session_json, app_json, user_json = encode.state_json(state, "state")
-        ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
-        async with self._db.call("create_session", _SESSIONS, **ids) as call:
-            with translate_errors(f"create_session {session_id!r}"):
-                q = self._queries
-                args = (app_name, user_id, session_id, session_json, app_json, user_json)
-                try:
-                    if not await self._db.distributed():
-                        row = await call.fetchrow(q.create_session.sql, *args)
-                    elif app_json is None:
-                        # As append_event: on Citus, handed whole to the user's node.
-                        row = await call.fetchrow(q.create_session_citus.sql, *args)
-                    else:
-                        # The app: state first (a reference table, on every node), in the
-                        # transaction of the create: both or neither.
-                        async with call.transaction() as conn:
-                            await conn.execute(q.merge_app_state.sql, app_name, app_json)
-                            row = await conn.fetchrow(
-                                q.create_session_citus.sql, *args[:4], None, user_json
-                            )
-                except UNIQUE_VIOLATIONS as exc:
-                    if not violates(exc, "sessions_pkey"):
-                        raise
-                    raise AlreadyExistsError(
-                        f"Session with id {session_id} already exists."
-                    ) from exc
-        assert row is not None  # an INSERT without conflict returns its row
-        return _record(app_name, user_id, session_id, row)
+        """Create a session: see :func:`~adk_pg.sessions.create.create_session`."""
+        return await create_session(
+            self._db, app_name=app_name, user_id=user_id, state=state, session_id=session_id
+        )
 
     async def get(
         self,
@@ -153,7 +117,7 @@ class SessionRows:
                 )
         if row is None:
             return None
-        return _record(app_name, user_id, session_id, row, events_json=row["events"])
+        return session_record(app_name, user_id, session_id, row, events_json=row["events"])
 
     async def list_page(
         self,
@@ -309,18 +273,3 @@ class SessionRows:
             new_session_id=new_session_id,
             up_to_event_id=up_to_event_id,
         )
-
-
-def _record(
-    app_name: str, user_id: str, session_id: str, row: asyncpg.Record, events_json: str = "[]"
-) -> SessionRecord:
-    """A session row (state, app_state, user_state, update_time, revision) as a record."""
-    return SessionRecord(
-        app_name=app_name,
-        user_id=user_id,
-        id=session_id,
-        state=merge_state(row["state"], row["app_state"], row["user_state"]),
-        last_update_time=row["update_time"],
-        revision=row["revision"],
-        events_json=events_json,
-    )

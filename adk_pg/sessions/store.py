@@ -15,15 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from adk_pg.db import values
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry, check_telemetry
-from adk_pg.errors import InvalidArgumentError
 from adk_pg.schema.connect import open_pool
-from adk_pg.sessions import validate
+from adk_pg.sessions import encode, validate
 from adk_pg.sessions.decode import decode_events, page_from_record, session_from_record
 from adk_pg.sessions.models import (
-    TEMP_PREFIX,
     AppendResult,
     Change,
     Event,
@@ -275,21 +272,10 @@ class SessionStore:
             EventConflictError: an event with this id and other content is stored.
             StorageError: the database failed; nothing was written.
         """
-        if not isinstance(event, Event):
-            raise InvalidArgumentError(f"event must be an adk_pg Event, not {type(event).__name__}")
-        if event.partial:
+        stored = encode.stored_event(event)
+        if stored is None:
             return None
-        delta = event.actions.state_delta
-        validate.state_delta_keys(delta)
-        if any(key.startswith(TEMP_PREFIX) for key in delta):
-            delta = {k: v for k, v in delta.items() if not k.startswith(TEMP_PREFIX)}
-            event = event.model_copy(
-                update={"actions": event.actions.model_copy(update={"state_delta": delta})}
-            )
-        validate.event_timestamp(event.timestamp)
-        event_json = values.dump_json(
-            lambda **kw: event.model_dump_json(exclude_none=True, **kw), "event", event
-        )
+        event, delta, event_json = stored
         return await self._rows.append(
             app_name=app_name,
             user_id=user_id,

@@ -14,16 +14,16 @@ exactly once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 
 from adk_pg.db.calls import Database
 from adk_pg.db.pool import dedicated_connection
 from adk_pg.errors import AdkPgError, StorageError
+from adk_pg.sessions.hints import LOST, QUIET, Hints
 from adk_pg.sessions.models import Change
 from adk_pg.sessions.queries import QUERIES
 
@@ -34,8 +34,6 @@ logger = logging.getLogger("adk_pg")
 WATCH_PAGE_SIZE = 500  # events read per statement when catching up
 DEFAULT_IDLE_CHECK = 30.0  # seconds without a notification before the connection is checked
 _RETRY_FIRST, _RETRY_MAX = 0.05, 2.0  # reconnect back-off, seconds
-_LOST = None  # what the termination listener puts on the queue
-_QUIET: dict[str, Any] = {}  # no hint for idle_check seconds (compared by identity)
 # asyncio's TimeoutError is the builtin only from Python 3.11 on.
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 _RECONNECT_ERRORS = (
@@ -94,7 +92,7 @@ class ChangeFeed:
             self._seen = {(user_id, session_id): after}
             self._positioned = True
         self._conn: asyncpg.Connection[asyncpg.Record] | None = None
-        self._hints: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._hints = Hints(idle_check)
         self._changes = self._run()
 
     def __aiter__(self) -> ChangeFeed:
@@ -146,12 +144,12 @@ class ChangeFeed:
             StorageError: the server cannot be reached; or (not retryable) LISTEN does not
                 hold on this connection, as behind PgBouncer's transaction pooling.
         """
-        self._hints = asyncio.Queue()
+        self._hints = Hints(self._idle_check)
         conn = await dedicated_connection(self._db.pool)
         self._conn = conn
         channel: str = await conn.fetchval(self._queries.watch_channel.sql, self._app)
-        await conn.add_listener(channel, self._on_notify)
-        conn.add_termination_listener(self._on_lost)
+        await conn.add_listener(channel, self._hints.on_notify)
+        conn.add_termination_listener(self._hints.on_lost)
         await self._check_listening(conn, channel)
         return conn, channel
 
@@ -181,12 +179,6 @@ class ChangeFeed:
                 sqlstate=None,
                 retryable=False,
             )
-
-    def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        self._hints.put_nowait(json.loads(str(payload)))
-
-    def _on_lost(self, conn: Any) -> None:
-        self._hints.put_nowait(_LOST)
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -224,12 +216,12 @@ class ChangeFeed:
         """Turn hints into changes until the connection is lost."""
         seen = self._seen
         while True:
-            hint = await self._next_hint()
-            if hint is _QUIET:
+            hint = await self._hints.next()
+            if hint is QUIET:
                 # Quiet for a while: make sure the connection (and its LISTEN) is alive.
                 await self._check_listening(conn, channel)
                 continue
-            if hint is _LOST:
+            if hint is LOST:
                 raise StorageError(
                     "the change feed's connection closed", sqlstate=None, retryable=True
                 )
@@ -251,22 +243,6 @@ class ChangeFeed:
                 else:
                     async for item in self._events(conn, key, revision):
                         yield item
-
-    async def _next_hint(self) -> dict[str, Any] | None:
-        """The next hint, ``_LOST``, or ``_QUIET`` after ``idle_check`` seconds without one.
-
-        Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that comes
-        with a hint, and the task iterating the feed would never end.
-        """
-        if not self._hints.empty():  # a burst: no future, no timer
-            return self._hints.get_nowait()
-        getter = asyncio.ensure_future(self._hints.get())
-        try:
-            done, _ = await asyncio.wait({getter}, timeout=self._idle_check)
-        finally:
-            if not getter.done():
-                getter.cancel()
-        return getter.result() if done else _QUIET
 
     def _follows(self, key: Key) -> bool:
         return (self._user is None or key[0] == self._user) and (

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import asyncpg
 
+from adk_pg.db.layout import is_distributed
 from adk_pg.db.queries import for_schema
 from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import translate_errors
 from adk_pg.ops.queries import QUERIES
-from adk_pg.schema.citus import layout
 
 __all__ = ["MemoryPruneBatch", "MemoryPrunePlan", "PruneBatch", "PrunePlan", "PruneRepository"]
 
@@ -75,14 +75,11 @@ class PruneRepository:
         self._pool = pool
         self._schema = check_schema(schema)
         self._queries = for_schema(QUERIES, self._schema)
-        self._on_citus: bool | None = None
 
     async def _citus(self) -> bool:
-        """Whether the tables are distributed by Citus (read once)."""
-        if self._on_citus is None:
-            cluster = await layout(self._pool, schema=self._schema)
-            self._on_citus = cluster is not None and cluster.distributed
-        return self._on_citus
+        """Whether the tables are distributed by Citus (asked once per pool)."""
+        with translate_errors("read the Citus layout"):
+            return await is_distributed(self._pool, self._schema)
 
     async def _fetchrow(self, action: str, sql: str, *args: object) -> asyncpg.Record:
         with translate_errors(action):

@@ -6,11 +6,11 @@
 -- another; `adk-pg distribute` makes them distributed functions of user_id, so the
 -- coordinator hands each call whole to the node holding that user's shards, where every
 -- statement is local (about 1.3 ms an append). adk-pg calls them only on a distributed schema
--- (on one server never), and always with app_delta NULL: app_states is a reference table,
--- written on every node, which from a worker costs 20 ms; a write with an app: delta first
--- merges it from the coordinator (sql/sessions/merge_app_state.sql), then calls the function
--- in the same transaction (about 4 ms). Each returns exactly the row of its statement file,
--- which the store reads the same way, and locks the session row, then the app and user rows.
+-- (on one server never), and only for writes without an app: delta: app_states is a
+-- reference table, written on every node, which from a worker costs 20 ms against 12-15 ms
+-- for the statement file from the coordinator. Each returns exactly the row of its statement
+-- file, which the store reads the same way, and locks the session row, then the app and user
+-- rows.
 --
 -- A migration that changes what either statement file does must change its function too
 -- (tests run the whole store on both: `make test` and `make test-citus`).

@@ -99,34 +99,14 @@ async def append_event(
             )
 
 
-class _Undone(Exception):
-    """Ends the transaction of an append that wrote nothing, carrying its row."""
-
-    def __init__(self, row: asyncpg.Record) -> None:
-        super().__init__("the append wrote nothing")
-        self.row = row
-
-
 async def _send(call: Call, db: Database, citus: bool, args: tuple[Any, ...]) -> asyncpg.Record:
     """The append's row. On one server: append_event.sql. On Citus: the routed function,
-    handed whole to the user's node; with an app: delta, the delta merged first (app_states
-    is a reference table, on every node) in one transaction, undone unless the append wrote.
+    handed whole to the user's node, unless the append carries an app: delta (app_states is
+    a reference table, on every node): then the statement, which Citus runs in steps.
     """
     q = db.queries(QUERIES)
-    row: asyncpg.Record | None
-    if not citus:
-        row = await call.fetchrow(q.append_event.sql, *args)
-    elif args[6] is None:
-        row = await call.fetchrow(q.append_event_citus.sql, *args)
-    else:
-        try:
-            async with call.transaction() as conn:
-                await conn.execute(q.merge_app_state.sql, args[0], args[6])
-                row = await conn.fetchrow(q.append_event_citus.sql, *args[:6], None, *args[7:])
-                if row is not None and row["revision"] is None:
-                    raise _Undone(row)
-        except _Undone as undone:
-            row = undone.row
+    query = q.append_event_citus if citus and args[6] is None else q.append_event
+    row = await call.fetchrow(query.sql, *args)
     assert row is not None  # the statement and the function always return one row
     return row
 

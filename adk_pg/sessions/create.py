@@ -2,8 +2,8 @@
 
 On one server ``create_session.sql`` does it all in one statement. On tables distributed by
 Citus the same row comes from the function ``adk.create_session_routed`` (migration 0013),
-which the coordinator hands whole to the user's node; an ``app:`` part of the state is first
-merged into ``app_states`` (a reference table, on every node) in the same transaction.
+which the coordinator hands whole to the user's node, unless the state carries ``app:`` keys
+(``app_states`` is a reference table, on every node): then the statement, run in steps.
 """
 
 from __future__ import annotations
@@ -45,18 +45,12 @@ async def create_session(
     ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
     async with db.call("create_session", "sessions", **ids) as call:
         with translate_errors(f"create_session {session_id!r}"):
+            # As append_event: on Citus handed whole to the user's node, unless the state
+            # carries app: keys (a reference table, on every node): then the statement.
+            routed = app_json is None and await db.distributed()
+            query = q.create_session_citus if routed else q.create_session
             try:
-                if not await db.distributed():
-                    row = await call.fetchrow(q.create_session.sql, *args)
-                elif app_json is None:
-                    row = await call.fetchrow(q.create_session_citus.sql, *args)
-                else:
-                    # Both or neither: the app: state first, then the session.
-                    async with call.transaction() as conn:
-                        await conn.execute(q.merge_app_state.sql, app_name, app_json)
-                        row = await conn.fetchrow(
-                            q.create_session_citus.sql, *args[:4], None, user_json
-                        )
+                row = await call.fetchrow(query.sql, *args)
             except UNIQUE_VIOLATIONS as exc:
                 if not violates(exc, "sessions_pkey"):
                     raise

@@ -25,7 +25,6 @@ class SessionQueries:
     list_events: Query
     list_sessions: Query
     list_user_sessions: Query
-    merge_app_state: Query
     watch_channel: Query
     watch_events: Query
     watch_listening: Query

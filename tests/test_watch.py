@@ -388,6 +388,26 @@ async def test_transaction_pooling_is_a_clear_error_not_a_silent_hang(
             await store.close()
 
 
+async def test_a_foreign_notification_on_the_channel_does_not_stop_the_feed(
+    pool: asyncpg.Pool, writer: SessionStore, watcher: SessionStore
+) -> None:
+    seen: list[Change] = []
+    task = asyncio.create_task(collect(watcher.watch(APP), seen))
+    await asyncio.sleep(0.3)  # the feed starts from now: let it listen first
+    try:
+        await writer.create_session(app_name=APP, user_id="u", session_id="first")
+        await until(lambda: len(seen) == 1)
+        async with pool.acquire() as conn:
+            for junk in ("not json", '{"kind": "event"}'):
+                await conn.execute("SELECT pg_notify(adk.change_channel($1), $2)", APP, junk)
+        await writer.create_session(app_name=APP, user_id="u", session_id="second")
+        await until(lambda: len(seen) == 2)
+        assert not task.done()
+        assert [c.session_id for c in seen] == ["first", "second"]
+    finally:
+        task.cancel()
+
+
 async def test_a_quiet_feed_checks_its_connection_and_keeps_going(
     writer: SessionStore, watcher: SessionStore
 ) -> None:

@@ -3,16 +3,25 @@
 A :class:`Hints` is registered as the connection's listener (``on_notify``) and termination
 listener (``on_lost``); :meth:`Hints.next` gives the next hint (the notification's JSON
 payload), :data:`LOST` once the connection closed, or :data:`QUIET` when none came for
-``idle_check`` seconds (the feed then checks its connection).
+``idle_check`` seconds or more (at most twice that: the feed then checks its connection).
+
+A feed can be told of thousands of changes a second, in the process that also writes them,
+so a hint costs as little as it can: its payload is kept as it came and parsed when taken,
+and waiting for one is a bare future, set by the notification (no task, no timer per hint;
+one timer, re-armed every ``idle_check`` seconds, tells a quiet connection from a busy one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
+import logging
 from typing import Any
 
 __all__ = ["LOST", "QUIET", "Hints"]
+
+logger = logging.getLogger("adk_pg")
 
 LOST = None  # the connection closed
 QUIET: dict[str, Any] = {}  # no hint for idle_check seconds (compared by identity)
@@ -23,28 +32,84 @@ class Hints:
 
     def __init__(self, idle_check: float) -> None:
         self._idle_check = idle_check
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._pending: collections.deque[str | None] = collections.deque()
+        self._waiter: asyncio.Future[bool] | None = None
+        self._heard = False  # a hint came since the timer's last tick
+        self._timer: asyncio.TimerHandle | None = None
 
     def on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
         """asyncpg's listener callback: a notification's payload becomes a hint."""
-        self._queue.put_nowait(json.loads(str(payload)))
+        self._pending.append(str(payload))
+        self._wake(True)
 
     def on_lost(self, conn: Any) -> None:
         """asyncpg's termination callback."""
-        self._queue.put_nowait(LOST)
+        self._pending.append(LOST)
+        self._wake(True)
+
+    def _wake(self, heard: bool) -> None:
+        self._heard = self._heard or heard
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(heard)
+
+    def _tick(self) -> None:
+        """Every ``idle_check`` seconds: a waiter that heard nothing since the last tick is
+        told the connection was quiet."""
+        if not self._heard:
+            self._wake(False)
+        self._heard = False
+        self._timer = asyncio.get_running_loop().call_later(self._idle_check, self._tick)
 
     async def next(self) -> dict[str, Any] | None:
         """The next hint, ``LOST``, or ``QUIET`` after ``idle_check`` seconds without one.
 
-        Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that comes
-        with a hint, and the task iterating the feed would never end.
+        A notification that is not one of adk-pg's (anyone who may connect can NOTIFY on the
+        channel) is logged and passed over: hints only say where to look, so none is lost.
         """
-        if not self._queue.empty():  # a burst: no future, no timer
-            return self._queue.get_nowait()
-        getter = asyncio.ensure_future(self._queue.get())
-        try:
-            done, _ = await asyncio.wait({getter}, timeout=self._idle_check)
-        finally:
-            if not getter.done():
-                getter.cancel()
-        return getter.result() if done else QUIET
+        while True:
+            if not self._pending:
+                loop = asyncio.get_running_loop()
+                if self._timer is None:
+                    self._timer = loop.call_later(self._idle_check, self._tick)
+                self._waiter = waiter = loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    self._waiter = None
+                if not self._pending:
+                    return QUIET
+            payload = self._pending.popleft()
+            if payload is None:
+                return LOST
+            hint = _hint(payload)
+            if hint is not None:
+                return hint
+            logger.warning("change feed: passed over a notification not of adk-pg: %.100r", payload)
+
+    def close(self) -> None:
+        """Stop the timer; the feed is done with this inbox."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+_KINDS = frozenset({"created", "deleted", "event"})
+
+
+def _hint(payload: str) -> dict[str, Any] | None:
+    """The payload as the triggers of migration 0012 write it, or None if it is not that."""
+    try:
+        hint = json.loads(payload)
+    except ValueError:
+        return None
+    if not (
+        isinstance(hint, dict)
+        and hint.get("kind") in _KINDS
+        and isinstance(hint.get("user_id"), str)
+        and isinstance(hint.get("session_id"), str)
+        and type(hint.get("revision")) is int
+        and (hint["kind"] != "event" or isinstance(hint.get("event_id"), str))
+    ):
+        return None
+    return hint

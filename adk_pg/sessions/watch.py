@@ -144,6 +144,7 @@ class ChangeFeed:
             StorageError: the server cannot be reached; or (not retryable) LISTEN does not
                 hold on this connection, as behind PgBouncer's transaction pooling.
         """
+        self._hints.close()
         self._hints = Hints(self._idle_check)
         conn = await dedicated_connection(self._db.pool)
         self._conn = conn
@@ -181,6 +182,7 @@ class ChangeFeed:
             )
 
     async def _close(self) -> None:
+        self._hints.close()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             try:

@@ -2,15 +2,19 @@
 
 Append throughput: 4 writer tasks, each appending to its own new session with
 ``SessionStore.append_event`` (a ~300-character text event with a 2-key delta, the revision
-checked) on a 4-connection pool, timed from the first timed append to the last. Three variants
+checked) on a 4-connection pool, timed from the first timed append to the last. Four variants
 take turns in every repetition (the order rotating): ``none`` (no watcher), ``watcher`` (one
 ``watch()`` of the same app, from another store on its own pool, as another replica would
-run it, drained by a background task: every event is announced to it) and ``no trigger`` (the
-NOTIFY triggers of migration 0012 disabled, as when the opt-in setting ``adk_pg.change_feed``
-is off, the default: what announcing costs at all, watched or not). Ratios are taken inside a
-repetition; the section reports their median.
+run it, drained by a background task: every event is announced to it), ``bare listen`` (a
+plain asyncpg connection LISTENing on the app's channel with a callback that does nothing:
+what PostgreSQL and asyncpg cost before any of adk-pg's feed code runs, the floor under
+``watcher``) and ``no trigger`` (the NOTIFY triggers of migration 0012 disabled, as when the
+opt-in setting ``adk_pg.change_feed`` is off, the default: what announcing costs at all,
+watched or not). Ratios are taken inside a repetition; the section reports their median.
 Each writer's first appends are warm-up, never timed; with the watcher, timing starts once it
-has yielded them, and the run checks it yields every timed event afterwards.
+has yielded them, and the run checks it yields every timed event afterwards. Besides this
+process's CPU, the CPU of the server's processes is read from ``/proc`` when the server runs
+on this machine (else shown as ``-``): a listener's backend does work for every commit.
 
 Delivery latency: sequential appends to one session of an app the watcher follows; from just
 before ``append_event`` is called to the moment the watcher's iteration (its own task) yields
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import statistics
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -41,10 +46,11 @@ APPENDS, QUICK_APPENDS = 2000, 800  # per variant and repetition, over all write
 WARMUP = 10  # untimed appends per writer before each timed run
 LATENCY_APPENDS, QUICK_LATENCY_APPENDS = 300, 150
 LATENCY_WARMUP = 20
-VARIANTS = ("none", "watcher", "no trigger")
+VARIANTS = ("none", "watcher", "bare listen", "no trigger")
 LABELS = {
     "none": "no watcher",
     "watcher": "one watcher, same app",
+    "bare listen": "bare LISTEN, no-op callback",
     "no trigger": "feed off (no NOTIFY)",
 }
 TRIGGERS = (("events", "events_notify_change"), ("sessions", "sessions_notify_change"))
@@ -100,9 +106,9 @@ class _Follower:
     async def close(self) -> int:
         """Cancel the iterating task (which closes the feed); return the cancellations lost.
 
-        A cancellation can be lost: on Python < 3.12, ``asyncio.wait_for`` (which the feed
-        waits for its next notification with) returns the notification instead of raising
-        when both come at once, and the feed goes on waiting. So cancel until it ends.
+        A cancellation can be lost where the feed awaits through ``asyncio.wait_for`` (on
+        Python < 3.12 it returns a result that comes with the cancellation, as asyncpg's
+        statement timeouts do): so cancel until the task ends, and count.
         """
         lost = -1
         while not self._task.done():
@@ -140,10 +146,11 @@ async def _writer(store: SessionStore, session_id: str, first: int, count: int) 
 
 async def _throughput(
     writer: SessionStore, follower: _Follower | None, appends: int
-) -> tuple[float, float, float | None]:
-    """Appends per second of ``WRITERS`` concurrent writers, each on a new session, and this
-    process's CPU seconds per append meanwhile; with a follower, also the seconds it took,
-    after the last append returned, to yield the rest."""
+) -> tuple[float, float, float | None, float | None]:
+    """Appends per second of ``WRITERS`` concurrent writers, each on a new session, this
+    process's and the server's CPU seconds per append meanwhile (the server's None when it
+    cannot be read); with a follower, also the seconds it took, after the last append
+    returned, to yield the rest."""
     per_writer = appends // WRITERS
     sessions = [
         (await writer.create_session(app_name=APP, user_id=USER)).id for _ in range(WRITERS)
@@ -158,9 +165,15 @@ async def _throughput(
         expected = WRITERS * WARMUP
         if not await follower.wait(lambda: yielded() >= expected):
             raise RuntimeError("benchmark self-check failed: the watcher missed warm-up events")
+    server_started = _server_cpu()
     cpu_started, started = time.process_time(), time.perf_counter()
     await asyncio.gather(*(_writer(writer, s, WARMUP, per_writer) for s in sessions))
     finished, cpu = time.perf_counter(), time.process_time() - cpu_started
+    server_ended = _server_cpu()
+    timed = WRITERS * per_writer
+    server = None
+    if server_started is not None and server_ended is not None:
+        server = (server_ended - server_started) / timed
     drain = None
     if follower is not None:
         expected += WRITERS * per_writer
@@ -171,8 +184,37 @@ async def _throughput(
         if yielded() != expected:
             raise RuntimeError(f"benchmark self-check failed: {yielded()} events yielded")
         drain = max(0.0, time.perf_counter() - finished)
-    timed = WRITERS * per_writer
-    return timed / (finished - started), cpu / timed, drain
+    return timed / (finished - started), cpu / timed, server, drain
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds used so far by the processes named ``postgres`` on this machine (None
+    when there are none: the server runs elsewhere, or ``/proc`` is not there)."""
+    ticks, found = 0, False
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                line = stat.read()
+        except OSError:  # ended meanwhile
+            continue
+        if line[line.index("(") + 1 : line.rindex(")")] != "postgres":
+            continue
+        fields = line[line.rindex(")") + 2 :].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
+async def _bare_listener(dsn: str) -> asyncpg.Connection[Any]:
+    """A plain connection LISTENing on the bench app's channel, doing nothing when told."""
+    conn = await asyncpg.connect(dsn)
+    channel = await conn.fetchval("SELECT adk.change_channel($1)", APP)
+    await conn.add_listener(channel, lambda *_: None)
+    return conn
 
 
 async def _set_triggers(conn: asyncpg.Connection[Any], enable: bool) -> None:
@@ -217,6 +259,7 @@ async def run(server_dsn: str, reps: int, *, quick: bool = False) -> Section:
     appends = QUICK_APPENDS if quick else APPENDS
     rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    server: dict[str, list[float | None]] = {v: [] for v in VARIANTS}
     drains: list[float] = []
     lost: list[int] = []  # cancellations of the watcher's task that were lost
     async with throwaway_database(server_dsn, "adk_pg_bench_feed") as dsn:
@@ -228,26 +271,39 @@ async def run(server_dsn: str, reps: int, *, quick: bool = False) -> Section:
         watcher = await SessionStore.connect(dsn, min_size=1, max_size=1)
         try:
             for rep in range(reps):
-                order = VARIANTS[rep % 3 :] + VARIANTS[: rep % 3]
-                for variant in order:
+                shift = rep % len(VARIANTS)
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                     if variant == "watcher":
                         follower = await _follow(watcher, writer, APP)
                         try:
-                            rate, per_append, drain = await _throughput(writer, follower, appends)
+                            rate, per_append, on_server, drain = await _throughput(
+                                writer, follower, appends
+                            )
                         finally:
                             lost.append(await follower.close())
                         assert drain is not None
                         drains.append(drain)
+                    elif variant == "bare listen":
+                        bare = await _bare_listener(dsn)
+                        try:
+                            rate, per_append, on_server, _ = await _throughput(
+                                writer, None, appends
+                            )
+                        finally:
+                            await bare.close()
                     elif variant == "no trigger":
                         await _set_triggers(admin, enable=False)
                         try:
-                            rate, per_append, _ = await _throughput(writer, None, appends)
+                            rate, per_append, on_server, _ = await _throughput(
+                                writer, None, appends
+                            )
                         finally:
                             await _set_triggers(admin, enable=True)
                     else:
-                        rate, per_append, _ = await _throughput(writer, None, appends)
+                        rate, per_append, on_server, _ = await _throughput(writer, None, appends)
                     rates[variant].append(rate)
                     cpu[variant].append(per_append)
+                    server[variant].append(on_server)
             latencies = await _latency(
                 watcher, writer, QUICK_LATENCY_APPENDS if quick else LATENCY_APPENDS, lost
             )
@@ -255,7 +311,7 @@ async def run(server_dsn: str, reps: int, *, quick: bool = False) -> Section:
             await watcher.close()
             await writer.close()
             await admin.close()
-    return _section(section, reps, appends, rates, cpu, drains, latencies, sum(lost))
+    return _section(section, reps, appends, rates, cpu, server, drains, latencies, sum(lost))
 
 
 def _name(dsn: str) -> str:
@@ -280,25 +336,31 @@ def _section(
     appends: int,
     rates: dict[str, list[float]],
     cpu: dict[str, list[float]],
+    server: dict[str, list[float | None]],
     drains: list[float],
     latencies: list[float],
     lost: int,
 ) -> Section:
     with_watcher = [w / n for w, n in zip(rates["watcher"], rates["none"], strict=True)]
+    bare = [b / n for b, n in zip(rates["bare listen"], rates["none"], strict=True)]
     announcing = [n / t for n, t in zip(rates["none"], rates["no trigger"], strict=True)]
     p50, p95 = (_percentile(latencies, q) * 1000 for q in (0.5, 0.95))
     head = (
-        f"{'append_event, 4 writers':<34} {'events/s: median (min-max)':>30} "
-        f"{'client CPU us/append':>21}"
+        f"{'append_event, 4 writers':<30} {'events/s: median (min-max)':>28} "
+        f"{'CPU us/append: client':>22} {'server':>7}"
     )
     section.lines = [head, "-" * len(head)]
     for variant in VARIANTS:
+        on_server = [x for x in server[variant] if x is not None]
+        server_us = f"{statistics.median(on_server) * 1e6:.0f}" if on_server else "-"
         section.lines.append(
-            f"{LABELS[variant]:<34} {_range(rates[variant], ',.0f'):>30} "
-            f"{statistics.median(cpu[variant]) * 1e6:>21.0f}"
+            f"{LABELS[variant]:<30} {_range(rates[variant], ',.0f'):>28} "
+            f"{statistics.median(cpu[variant]) * 1e6:>22.0f} {server_us:>7}"
         )
     section.lines += [
-        f"one watcher ÷ no watcher: {_range(with_watcher, '.3f')}x; with the triggers (no "
+        f"one watcher ÷ no watcher: {_range(with_watcher, '.3f')}x; a bare LISTEN (the floor: "
+        f"PostgreSQL and asyncpg, no feed code) ÷ no watcher: {_range(bare, '.3f')}x; "
+        f"with the triggers (no "
         f"watcher) ÷ triggers disabled: {_range(announcing, '.3f')}x (what NOTIFY costs); "
         f"the watcher had yielded every event {statistics.median(drains) * 1000:.1f} ms "
         "(median) after the last append returned.",
@@ -308,7 +370,8 @@ def _section(
         f"{appends:,} timed appends per variant and repetition ({WRITERS} tasks, each on its "
         f"own new session, {WARMUP} untimed appends each first); {reps} repetitions, the "
         "variants' order rotating; ratios taken within a repetition, medians reported; "
-        "client CPU: this process's (writers and watcher) per timed append.",
+        "CPU: this process's (writers and watcher) and the server's processes' per timed "
+        "append.",
     ]
     if lost:
         section.lines.append(
@@ -322,6 +385,8 @@ def _section(
         "writers": WRITERS,
         "events_per_s": rates,
         "client_cpu_s_per_append": cpu,
+        "server_cpu_s_per_append": server,
+        "bare_listen_over_none": bare,
         "lost_cancellations": lost,
         "watcher_over_none": with_watcher,
         "none_over_no_trigger": announcing,

@@ -408,6 +408,67 @@ async def test_a_foreign_notification_on_the_channel_does_not_stop_the_feed(
         task.cancel()
 
 
+async def forge(pool: asyncpg.Pool, **hint: object) -> None:
+    """NOTIFY a well-formed hint on the app's channel, as any role that can connect may."""
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_notify(adk.change_channel($1), $2)", APP, json.dumps(hint))
+
+
+async def test_forged_hints_never_make_a_feed_skip_or_repeat_a_real_event(
+    pool: asyncpg.Pool, writer: SessionStore, watcher: SessionStore
+) -> None:
+    seen: list[Change] = []
+    task = asyncio.create_task(collect(watcher.watch(APP), seen))
+    await asyncio.sleep(0.3)  # the feed starts from now: let it listen first
+    try:
+        await write(writer, 2, 4)  # s0 and s1, 2 events each
+        await until(lambda: len(seen) == 6)
+        ids = {"user_id": "u0", "session_id": "s0"}
+        # A jump far ahead, a delete of a live session, a creation far ahead of a new one.
+        await forge(pool, kind="event", revision=10**9, event_id="forged", **ids)
+        await forge(pool, kind="deleted", revision=2, **ids)
+        await forge(pool, kind="created", user_id="u0", session_id="later", revision=10**9)
+        await writer.create_session(app_name=APP, user_id="u0", session_id="later")
+        for session_id, revision in (("s0", 2), ("later", 0)):
+            await writer.append_event(
+                app_name=APP,
+                user_id="u0",
+                session_id=session_id,
+                event=Event(id=f"{session_id}-real", author="user"),
+                expected_revision=revision,
+            )
+        await until(lambda: {"s0-real", "later-real"} <= {c.event_id for c in seen})
+        await asyncio.sleep(0.2)  # anything repeated would come now
+        assert not task.done()
+        mine = [c for c in seen[6:] if c.session_id == "s0"]
+        # The forged jump read the table (nothing new), the forged delete was checked.
+        assert [(c.kind, c.event_id, c.revision) for c in mine] == [("event", "s0-real", 3)]
+        later = [(c.kind, c.event_id) for c in seen if c.session_id == "later"]
+        assert later == [("created", None), ("event", "later-real")]
+
+        # A forged hint naming the very next event is believed, until the real one's hint
+        # names another event at that revision: then the real one comes too.
+        s1 = {"user_id": "u1", "session_id": "s1"}
+        await forge(pool, kind="event", revision=3, event_id="forged-next", **s1)
+        await until(lambda: "forged-next" in {c.event_id for c in seen})
+        for i, event_id in enumerate(("s1-real", "s1-after")):
+            await writer.append_event(
+                app_name=APP,
+                user_id="u1",
+                session_id="s1",
+                event=Event(id=event_id, author="user"),
+                expected_revision=2 + i,
+            )
+            if i == 1:  # a forged second name for the event just yielded changes nothing
+                await until(lambda: "s1-after" in {c.event_id for c in seen})
+                await forge(pool, kind="event", revision=4, event_id="forged-late", **s1)
+        await asyncio.sleep(0.3)
+        s1_changes = [(c.event_id, c.revision) for c in seen[6:] if c.session_id == "s1"]
+        assert s1_changes == [("forged-next", 3), ("s1-real", 3), ("s1-after", 4)]
+    finally:
+        task.cancel()
+
+
 async def test_a_quiet_feed_checks_its_connection_and_keeps_going(
     writer: SessionStore, watcher: SessionStore
 ) -> None:

@@ -17,11 +17,15 @@ import asyncio
 import collections
 import json
 import logging
+import math
+import time
 from typing import Any
 
 __all__ = ["LOST", "QUIET", "Hints"]
 
 logger = logging.getLogger("adk_pg")
+
+FOREIGN_LOG_INTERVAL_S = 60.0  # at most one log line a minute about foreign notifications
 
 LOST = None  # the connection closed
 QUIET: dict[str, Any] = {}  # no hint for idle_check seconds (compared by identity)
@@ -36,6 +40,8 @@ class Hints:
         self._waiter: asyncio.Future[bool] | None = None
         self._heard = False  # a hint came since the timer's last tick
         self._timer: asyncio.TimerHandle | None = None
+        self._foreign = 0  # notifications passed over since the last line logged about them
+        self._warned_at = -math.inf
 
     def on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
         """asyncpg's listener callback: a notification's payload becomes a hint."""
@@ -65,7 +71,8 @@ class Hints:
         """The next hint, ``LOST``, or ``QUIET`` after ``idle_check`` seconds without one.
 
         A notification that is not one of adk-pg's (anyone who may connect can NOTIFY on the
-        channel) is logged and passed over: hints only say where to look, so none is lost.
+        channel) is passed over, and logged at most once a minute: hints only say where to
+        look, so none is lost.
         """
         while True:
             if not self._pending:
@@ -85,7 +92,20 @@ class Hints:
             hint = _hint(payload)
             if hint is not None:
                 return hint
-            logger.warning("change feed: passed over a notification not of adk-pg: %.100r", payload)
+            self._passed_over(payload)
+
+    def _passed_over(self, payload: str) -> None:
+        """Log a foreign notification: at most one line a minute, with how many came."""
+        self._foreign += 1
+        now = time.monotonic()
+        if now - self._warned_at < FOREIGN_LOG_INTERVAL_S:
+            return
+        logger.warning(
+            "change feed: passed over %d notification(s) not of adk-pg, the last: %.100r",
+            self._foreign,
+            payload,
+        )
+        self._warned_at, self._foreign = now, 0
 
     def close(self) -> None:
         """Stop the timer; the feed is done with this inbox."""
@@ -101,11 +121,12 @@ def _hint(payload: str) -> dict[str, Any] | None:
     """The payload as the triggers of migration 0012 write it, or None if it is not that."""
     try:
         hint = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
         return None
     if not (
         isinstance(hint, dict)
-        and hint.get("kind") in _KINDS
+        and isinstance(hint.get("kind"), str)
+        and hint["kind"] in _KINDS
         and isinstance(hint.get("user_id"), str)
         and isinstance(hint.get("session_id"), str)
         and type(hint.get("revision")) is int

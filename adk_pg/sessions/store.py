@@ -232,7 +232,11 @@ class SessionStore:
         (or by cancelling the task iterating it): that closes its connection. When no
         notification has come for ``idle_check`` seconds, the connection is checked.
         ``LISTEN`` needs a direct or session-pooled connection: behind PgBouncer's
-        transaction pooling the first iteration raises a StorageError saying so.
+        transaction pooling the first iteration raises a StorageError saying so. Any role
+        that can connect may NOTIFY on the feed's channel: a forged notification never makes
+        the feed skip or repeat a real event, but the id of a ``created`` session or of the
+        very next event comes from the notification, so read an event by its id before
+        acting on it.
 
         Raises:
             InvalidArgumentError: a bad id, ``after`` or ``idle_check`` (now, not when

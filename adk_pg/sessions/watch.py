@@ -87,6 +87,8 @@ class ChangeFeed:
         # The revision yielded last, per session followed; filled by the first listing,
         # unless a position to resume from was given.
         self._seen: dict[Key, int] = {}
+        # Per session, the revision and id of the event last yielded from a hint, unread.
+        self._named: dict[Key, tuple[int, str]] = {}
         self._positioned = False
         if after is not None and user_id is not None and session_id is not None:
             self._seen = {(user_id, session_id): after}
@@ -232,19 +234,51 @@ class ChangeFeed:
                 continue
             revision = int(hint["revision"])
             kind = hint["kind"]
+            # Anyone who can connect may NOTIFY on the channel: a hint moves what was seen
+            # only as far as the tables confirm, so a forged one never makes the feed skip
+            # or repeat a real event. Only the next event's id is taken on the hint's word;
+            # should a hint then name another event at that revision, the table says which
+            # was real, and the real one comes (after the forged one).
             if kind == "created" and key not in seen:
-                seen[key] = revision
+                seen[key] = 0  # what it holds is read when its first event is hinted
                 yield self._change("created", key, revision)
             elif kind == "deleted" and key in seen:
-                yield self._change("deleted", key, seen.pop(key))
+                if await self._gone(conn, key):
+                    self._named.pop(key, None)
+                    yield self._change("deleted", key, seen.pop(key))
+            elif kind == "event" and self._disputed(key, revision, str(hint["event_id"])):
+                named_revision, named_id = self._named.pop(key)
+                seen[key] = named_revision - 1
+                async for item in self._events(conn, key, None):
+                    if (item.change.revision, item.change.event_id) != (named_revision, named_id):
+                        yield item
             elif kind == "event" and revision > seen.get(key, revision - 1):
                 if revision == seen.get(key, -1) + 1 and not self._documents:
                     # The very next event, named by the hint itself: nothing to read.
                     seen[key] = revision
-                    yield self._change("event", key, revision, str(hint["event_id"]))
+                    event_id = str(hint["event_id"])
+                    self._named[key] = (revision, event_id)
+                    yield self._change("event", key, revision, event_id)
                 else:
-                    async for item in self._events(conn, key, revision):
+                    self._named.pop(key, None)
+                    async for item in self._events(conn, key, None):
                         yield item
+
+    def _disputed(self, key: Key, revision: int, event_id: str) -> bool:
+        """Whether a hint names another event at the revision the last hint's event was
+        yielded at, unread: one of the two was forged."""
+        named = self._named.get(key)
+        return (
+            named is not None
+            and named[0] == revision == self._seen.get(key)
+            and named[1] != event_id
+        )
+
+    async def _gone(self, conn: asyncpg.Connection[asyncpg.Record], key: Key) -> bool:
+        """Whether the session ``key`` was deleted: it is not there, or it is there again
+        (created anew) at a revision below the one seen."""
+        rows = await conn.fetch(self._queries.watch_sessions.sql, self._app, key[0], key[1])
+        return not rows or int(rows[0]["revision"]) < self._seen[key]
 
     def _follows(self, key: Key) -> bool:
         return (self._user is None or key[0] == self._user) and (
@@ -252,10 +286,11 @@ class ChangeFeed:
         )
 
     async def _events(
-        self, conn: asyncpg.Connection[asyncpg.Record], key: Key, revision: int
+        self, conn: asyncpg.Connection[asyncpg.Record], key: Key, revision: int | None
     ) -> AsyncIterator[Watched]:
-        """The events of ``key`` after the last one yielded, in pages; at least up to
-        ``revision`` is then seen (events without a revision are history, never yielded)."""
+        """The events of ``key`` after the last one yielded, in pages; then at least up to
+        ``revision`` (read from the table, never from a hint) is seen: events without a
+        revision are history, never yielded."""
         seen = self._seen
         while True:
             rows = await conn.fetch(
@@ -271,7 +306,8 @@ class ChangeFeed:
                 yield self._change("event", key, seen[key], row["id"], row["document"])
             if len(rows) < WATCH_PAGE_SIZE:
                 break
-        seen[key] = max(seen.get(key, 0), revision)
+        if revision is not None:
+            seen[key] = max(seen.get(key, 0), revision)
 
     def _change(
         self,

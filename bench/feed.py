@@ -14,7 +14,8 @@ watched or not). Ratios are taken inside a repetition; the section reports their
 Each writer's first appends are warm-up, never timed; with the watcher, timing starts once it
 has yielded them, and the run checks it yields every timed event afterwards. Besides this
 process's CPU, the CPU of the server's processes is read from ``/proc`` when the server runs
-on this machine (else shown as ``-``): a listener's backend does work for every commit.
+on this machine (else shown as ``-``): a listener's backend does work for every commit. It
+sums every process named ``postgres`` here, another cluster's too: run it on a quiet machine.
 
 Delivery latency: sequential appends to one session of an app the watcher follows; from just
 before ``append_event`` is called to the moment the watcher's iteration (its own task) yields

@@ -92,9 +92,10 @@ async def test_the_hot_calls_of_a_session_reach_one_shard(
             event=Event(author="user", actions=EventActions(state_delta={"k": i})),
             expected_revision=i,
         )
-    # The writes: one command each, the whole routed function on the user's node.
+    # The writes and get_session: one command each, the whole routed function on the user's
+    # node.
     doc = '{"author": "user"}'
-    writes: dict[str, tuple[str, tuple[Any, ...]]] = {
+    routed: dict[str, tuple[str, tuple[Any, ...]]] = {
         "create_session_citus": (
             QUERIES.create_session_citus.sql, ("app", "ada", "t", "{}", None, None),
         ),
@@ -102,14 +103,14 @@ async def test_the_hot_calls_of_a_session_reach_one_shard(
             QUERIES.append_event_citus.sql,
             ("app", "ada", "s", 3, doc, "{}", None, None, "e", "9.0"),
         ),
+        "get_session_citus": (QUERIES.get_session_citus.sql, ("app", "ada", "s", 10, None)),
     }  # fmt: skip
-    for name, (sql, args) in writes.items():
+    for name, (sql, args) in routed.items():
         sent = await remote_commands(admin, sql, *args)
         assert len(sent) == 1, (name, sent)
         assert "_routed(" in sent[0], (name, sent)
     # The reads: one task, on one shard.
     reads: dict[str, tuple[str, tuple[Any, ...]]] = {
-        "get_session": (QUERIES.get_session.sql, ("app", "ada", "s", 10, None)),
         "list_user_sessions": (QUERIES.list_user_sessions.sql, ("app", "ada", None, "", 100)),
         "get_user_state": (QUERIES.get_user_state.sql, ("app", "ada")),
         "delete_session": (QUERIES.delete_session.sql, ("app", "ada", "t")),

@@ -40,8 +40,9 @@ DISTRIBUTED_TABLES = (
     "artifact_versions",
 )
 REFERENCE_TABLES = ("app_states",)
-# The functions a call of which Citus hands whole to the node of its user_id (migration 0013).
-ROUTED_FUNCTIONS = ("append_event_routed", "create_session_routed")
+# The functions a call of which Citus hands whole to the node of its user_id (migrations 0013,
+# 0014).
+ROUTED_FUNCTIONS = ("append_event_routed", "create_session_routed", "get_session_routed")
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,9 @@ async def layout(target: Target, *, schema: str = DEFAULT_SCHEMA) -> CitusLayout
 async def distribute(target: Target, *, schema: str = DEFAULT_SCHEMA) -> list[str]:
     """Lay out the migrated adk tables of ``schema`` on the Citus cluster of ``target`` (its
     coordinator): ``app_states`` a reference table, the others distributed by ``user_id``,
-    colocated, and the session write functions routed by ``user_id``. Idempotent: returns the
-    tables and functions it changed (none on a second run); run it again after a migration.
+    colocated, and the session functions (create, append, get) routed by ``user_id``.
+    Idempotent: returns the tables and functions it changed (none on a second run); run it
+    again after a migration.
 
     Raises:
         InvalidArgumentError: a bad schema name or DSN.

@@ -21,6 +21,7 @@ class SessionQueries:
     fork_session: Query
     get_app_state: Query
     get_session: Query
+    get_session_citus: Query
     get_user_state: Query
     list_events: Query
     list_sessions: Query

@@ -107,8 +107,11 @@ class SessionRows:
         ids = {"session_id": session_id, "app_name": app_name, "user_id": user_id}
         async with self._db.call("get_session", _SESSIONS, **ids) as call:
             with translate_errors(f"get_session {session_id!r}"):
+                # On Citus: the routed function, handed whole to the user's node.
+                q = self._queries
+                query = q.get_session_citus if await self._db.distributed() else q.get_session
                 row = await call.fetchrow(
-                    self._queries.get_session.sql,
+                    query.sql,
                     app_name,
                     user_id,
                     session_id,

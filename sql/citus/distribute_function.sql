@@ -1,5 +1,5 @@
 -- name: distribute_function
--- Make one adk function (migration 0013) a distributed function of its user_id argument,
+-- Make one adk function (migrations 0013, 0014) a distributed function of its user_id argument,
 -- colocated with the sessions table: the coordinator hands a call whole to the node holding
 -- that user's shards, where its statements run locally.
 -- $1 function_name text (schema-qualified, no arguments: the function is not overloaded)

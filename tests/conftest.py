@@ -23,8 +23,8 @@ import pytest
 from _citus import CITUS_DSN, HOW_TO_RUN, citus_database
 
 from adk_pg.artifacts.store import ArtifactStore
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.db.pool import create_pool
-from adk_pg.db.pool_options import init_connection
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.citus import distribute
 from adk_pg.schema.runner import migrate

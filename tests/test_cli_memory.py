@@ -12,7 +12,7 @@ import pytest
 from _cli import adk_pg, run_main
 from google.genai import types
 
-from adk_pg.db.pool_options import init_connection
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.memory.models import NewMemory
 from adk_pg.memory.store import MemoryStore
 from adk_pg.schema.admin import throwaway_database

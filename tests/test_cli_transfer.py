@@ -14,7 +14,7 @@ from _cli import TRICKY_TIMES, adk_pg, fill, run_main
 
 from adk_pg.adk import PostgresSessionService
 from adk_pg.cli._output import TerminalProgress
-from adk_pg.db.pool_options import init_connection
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.runner import migrate
 from adk_pg.sessions.store import SessionStore

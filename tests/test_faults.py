@@ -26,8 +26,8 @@ from google.adk.events.event_actions import EventActions as AdkEventActions
 
 from adk_pg import Event, EventActions, SessionStore, StorageError, migrate
 from adk_pg.adk import PostgresSessionService
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.db.pool import create_pool
-from adk_pg.db.pool_options import init_connection
 
 APP = "app"
 USER = "user"

@@ -15,8 +15,8 @@ from _plans import plan_nodes
 from google.genai import types
 
 from adk_pg import Event, EventActions, EventConflictError, SessionStore
+from adk_pg.db.connection_hooks import init_connection
 from adk_pg.db.pool import create_pool
-from adk_pg.db.pool_options import init_connection
 from adk_pg.ops.queries import QUERIES as OPS_QUERIES
 from adk_pg.schema.admin import throwaway_database
 from adk_pg.schema.runner import migrate

@@ -3,7 +3,7 @@
 Private to adk-pg: :class:`~adk_pg.artifacts.store.ArtifactStore` holds one. Its methods take
 arguments the store has already checked (an :class:`ArtifactKey` comes only from
 :func:`~adk_pg.artifacts.validate.artifact_key`), run exactly one statement as one reported
-call (:class:`~adk_pg.db.calls.Database`: a span, a duration, a log line) inside the error
+call (:class:`~adk_pg.db.database.Database`: a span, a duration, a log line) inside the error
 translator, and return the rows as asyncpg gave them.
 """
 
@@ -16,7 +16,7 @@ import asyncpg
 from adk_pg.artifacts.parts import Payload
 from adk_pg.artifacts.queries import QUERIES
 from adk_pg.artifacts.validate import ArtifactKey
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import translate_errors

@@ -1,30 +1,23 @@
 """Pool options, validated without touching the network: SQLAlchemy's names and asyncpg's.
 
 :func:`pool_config` turns a DSN and keyword options into a :class:`PoolConfig`, so a bad
-option fails at construction; :mod:`adk_pg.db.pool` opens the pool from it. Every pool gets the
-hooks defined here: the json/jsonb codecs on each new connection, and a release that sends
-nothing.
+option fails at construction; :mod:`adk_pg.db.pool` opens the pool from it, with the hooks
+of :mod:`adk_pg.db.connection_hooks`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
-import asyncpg
-import pydantic_core
-
+from adk_pg.db.connection_hooks import chain_init, keep_session_state
 from adk_pg.db.dsn import SECRET_KEYS, redact_dsn, resolve_dsn, split_dsn
 from adk_pg.db.schema_name import DEFAULT_SCHEMA, check_schema
 from adk_pg.errors import InvalidArgumentError
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PoolConfig", "init_connection", "pool_config"]
-
-# Quoted: asyncpg's classes are generic only in its stubs, not at run time.
-_Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
-_ConnectionHook: TypeAlias = "Callable[[_Connection], Awaitable[None]]"
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PoolConfig", "pool_config"]
 
 # SQLAlchemy's QueuePool defaults, so a DatabaseSessionService user gets the same ceiling.
 DEFAULT_POOL_SIZE = 5
@@ -137,53 +130,6 @@ def pool_config(dsn: str | None = None, **options: Any) -> PoolConfig:
     )
 
 
-async def init_connection(conn: asyncpg.Connection[Any]) -> None:
-    """Register the jsonb and json codecs: Python objects in, Python objects out.
-
-    Text format with pydantic_core's Rust encoder/decoder. For pg_catalog types asyncpg
-    needs no introspection query, so this costs no round trip per new connection.
-
-    Raises:
-        asyncpg.PostgresError: the connection failed while registering.
-    """
-    for typename in ("jsonb", "json"):
-        await conn.set_type_codec(
-            typename,
-            schema="pg_catalog",
-            encoder=_encode_json,
-            decoder=pydantic_core.from_json,
-            format="text",
-        )
-
-
-def _encode_json(value: Any) -> str:
-    return pydantic_core.to_json(value).decode()
-
-
-async def _keep_session_state(conn: asyncpg.Connection[Any]) -> None:
-    """Release hook that sends nothing.
-
-    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL`` on every release: a second round trip per call. Before calling this hook
-    asyncpg still runs ``Connection._reset()``, which rolls back an open transaction and drops
-    listeners, so nothing half-done survives a release. What is skipped -- session-level SET,
-    advisory locks, WITH HOLD cursors, LISTEN -- the store never uses; code that does so on
-    our pool must undo it itself (or pass its own ``reset=``).
-    """
-
-
-def _chain_init(user_init: _ConnectionHook | None) -> _ConnectionHook:
-    if user_init is None:
-        return init_connection
-
-    async def init(conn: _Connection) -> None:
-        # Ours first, so the caller's init already sees dicts for jsonb.
-        await init_connection(conn)
-        await user_init(conn)
-
-    return init
-
-
 def _merge(sources: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Merge option sources, weakest first; a stronger source's spelling replaces the others.
 
@@ -272,9 +218,9 @@ def _map_options(opts: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
         if kw.get(name) is not None and not callable(kw[name]):
             raise InvalidArgumentError(f"{name} must be an async callable")
 
-    kw["init"] = _chain_init(kw.get("init"))
+    kw["init"] = chain_init(kw.get("init"))
     # A caller's own reset (even None: asyncpg's default reset query) wins over ours.
-    kw.setdefault("reset", _keep_session_state)
+    kw.setdefault("reset", keep_session_state)
     # pool_timeout=None waits for a connection forever, as in SQLAlchemy.
     acquire_timeout = opts.get("pool_timeout", DEFAULT_POOL_TIMEOUT)
     if acquire_timeout is not None:

@@ -17,7 +17,7 @@ import pydantic_core
 from google.genai import types
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry, check_telemetry
 from adk_pg.errors import InvalidArgumentError, translate_errors

@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 
 from adk_pg.db import values
-from adk_pg.db.calls import Call, Database
+from adk_pg.db.calls import Call
+from adk_pg.db.database import Database
 from adk_pg.errors import (
     UNIQUE_VIOLATIONS,
     EventConflictError,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.errors import UNIQUE_VIOLATIONS, AlreadyExistsError, translate_errors, violates
 from adk_pg.sessions import encode, validate
 from adk_pg.sessions.models import SessionRecord, session_record

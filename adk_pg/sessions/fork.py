@@ -8,7 +8,7 @@ why nothing was written when the fork cannot be made.
 from __future__ import annotations
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.errors import (
     UNIQUE_VIOLATIONS,
     AlreadyExistsError,

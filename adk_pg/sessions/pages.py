@@ -12,7 +12,7 @@ from typing import Any
 import pydantic_core
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.errors import InvalidArgumentError, SessionNotFoundError, translate_errors
 from adk_pg.sessions import paging, validate
 from adk_pg.sessions.models import EventPageRecord, SessionPageRecord

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from adk_pg.db import values
-from adk_pg.db.calls import Database
+from adk_pg.db.database import Database
 from adk_pg.db.schema_name import DEFAULT_SCHEMA
 from adk_pg.db.telemetry import Telemetry
 from adk_pg.errors import (

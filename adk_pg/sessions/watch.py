@@ -20,10 +20,10 @@ from typing import Literal
 
 import asyncpg
 
-from adk_pg.db.calls import Database
-from adk_pg.db.pool import dedicated_connection
+from adk_pg.db.database import Database
 from adk_pg.errors import AdkPgError, StorageError
 from adk_pg.sessions.hints import LOST, QUIET, Hints
+from adk_pg.sessions.listen import check_listening, close_quietly, listen
 from adk_pg.sessions.models import Change
 from adk_pg.sessions.queries import QUERIES
 
@@ -140,57 +140,25 @@ class ChangeFeed:
             await self._close()
 
     async def _connect(self) -> tuple[asyncpg.Connection[asyncpg.Record], str]:
-        """Open the connection, LISTEN, and check the LISTEN holds; return it and the channel.
+        """Open the feed's connection, LISTENing with a fresh inbox of hints.
 
         Raises:
-            StorageError: the server cannot be reached; or (not retryable) LISTEN does not
-                hold on this connection, as behind PgBouncer's transaction pooling.
+            StorageError: see :func:`~adk_pg.sessions.listen.listen`.
         """
         self._hints.close()
         self._hints = Hints(self._idle_check)
-        conn = await dedicated_connection(self._db.pool)
-        self._conn = conn
-        channel: str = await conn.fetchval(self._queries.watch_channel.sql, self._app)
-        await conn.add_listener(channel, self._hints.on_notify)
-        conn.add_termination_listener(self._hints.on_lost)
-        await self._check_listening(conn, channel)
+        conn, channel = await listen(self._db, self._app, self._hints, self._remember)
         return conn, channel
 
-    async def _check_listening(
-        self, conn: asyncpg.Connection[asyncpg.Record], channel: str
-    ) -> None:
-        """Raise unless the server behind ``conn`` still LISTENs on ``channel``.
-
-        Raises:
-            StorageError: not retryable: the LISTEN was lost, as behind transaction pooling,
-                or the change feed is off in this database.
-        """
-        row = await conn.fetchrow(self._queries.watch_listening.sql, channel)
-        assert row is not None  # no FROM: always one row
-        if not row["feed_on"]:
-            raise StorageError(
-                "the change feed is off in this database: turn it on with "
-                "ALTER DATABASE <name> SET adk_pg.change_feed = on (the writers' new "
-                "connections announce changes from then on)",
-                sqlstate=None,
-                retryable=False,
-            )
-        if not row["listening"]:
-            raise StorageError(
-                "the change feed needs a connection that keeps its LISTEN: connect directly "
-                "or through a session-pooled PgBouncer, not transaction pooling",
-                sqlstate=None,
-                retryable=False,
-            )
+    def _remember(self, conn: asyncpg.Connection[asyncpg.Record]) -> None:
+        # Kept as soon as it is open: a LISTEN that fails its check still gets closed.
+        self._conn = conn
 
     async def _close(self) -> None:
         self._hints.close()
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), timeout=2)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, *_TIMEOUTS):
-                conn.terminate()
+        if conn is not None:
+            await close_quietly(conn)
 
     async def _catch_up(self, conn: asyncpg.Connection[asyncpg.Record]) -> AsyncIterator[Watched]:
         """Compare the sessions followed with what was seen; yield what was missed."""
@@ -223,7 +191,7 @@ class ChangeFeed:
             hint = await self._hints.next()
             if hint is QUIET:
                 # Quiet for a while: make sure the connection (and its LISTEN) is alive.
-                await self._check_listening(conn, channel)
+                await check_listening(self._db, conn, channel)
                 continue
             if hint is LOST:
                 raise StorageError(
